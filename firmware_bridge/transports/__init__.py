@@ -1,0 +1,51 @@
+"""Byte sources for one insole each, behind one async contract (:class:`Transport`).
+
+Chosen by URL with :func:`open_transport`; pyserial and bleak are imported only by the
+transports that need them.
+
+=================================  =====================================================
+``serial:///dev/ttyACM0``          a port path (or a ``/dev/serial/by-id/...`` link)
+``serial://usb:VID:PID[:SERIAL]``  the USB device with that vendor/product id (hex)
+``ble://AA:BB:CC:DD:EE:FF``        a BLE insole by address
+``ble://name=GaitEdge-L``          a BLE insole by advertised name prefix
+``replay://path/to/file.gecap``    a raw capture, as fast as possible
+``replay://file.gecap?speed=1``    a raw capture at real time (or N× with speed=N)
+=================================  =====================================================
+"""
+
+from __future__ import annotations
+
+from ._base import EventCallback, Transport, TransportEvent
+
+__all__ = ["EventCallback", "Transport", "TransportEvent", "open_transport"]
+
+
+def open_transport(url: str, *, on_event: EventCallback | None = None) -> Transport:
+    """Make the transport that ``url`` names (it connects on first read)."""
+    scheme, sep, target = url.partition("://")
+    if not sep or not target:
+        raise ValueError(
+            f"transport {url!r} is not a URL; write serial:///dev/ttyACM0, ble://ADDRESS "
+            "or replay://FILE"
+        )
+    match scheme:
+        case "serial":
+            from .serial_port import SerialTransport
+
+            return SerialTransport(target, on_event=on_event)
+        case "ble":
+            from .ble import BleTransport
+
+            return BleTransport.from_target(target, on_event=on_event)
+        case "replay":
+            from .replay import ReplayTransport
+
+            path, _, query = target.partition("?")
+            speed: float | None = None
+            for item in filter(None, query.split("&")):
+                key, _, value = item.partition("=")
+                if key != "speed":
+                    raise ValueError(f"unknown replay option {key!r} in {url!r}; expected speed=N")
+                speed = float(value)
+            return ReplayTransport(path, speed=speed, on_event=on_event)
+    raise ValueError(f"unknown transport {scheme!r} in {url!r}; expected serial, ble or replay")
