@@ -203,7 +203,9 @@ def encode_status(status: Status) -> bytes:
 
 def quantise_imu(imu: npt.ArrayLike, ranges: int) -> npt.NDArray[np.int16]:
     """SI IMU values (n, 6) -> int16 counts for range byte ``ranges``, rounded, saturating."""
-    lsb = np.array([spec.accel_lsb_mps2(ranges & 0x0F)] * 3 + [spec.gyro_lsb_radps(ranges >> 4)] * 3)
+    lsb = np.array(
+        [spec.accel_lsb_mps2(ranges & 0x0F)] * 3 + [spec.gyro_lsb_radps(ranges >> 4)] * 3
+    )
     counts = np.rint(np.asarray(imu, dtype=np.float64) / lsb)
     return np.clip(counts, -32768, 32767).astype(np.int16)
 

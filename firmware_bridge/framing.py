@@ -93,8 +93,8 @@ class FrameSplitter:
         parts = (self._tail + chunk).split(spec.DELIMITER)
         tail = parts.pop()
         if self._discarding and parts:
-            # The first part finishes a run that already overflowed: drop it.
-            self.bytes_dropped_ += len(parts[0])
+            # The first part finishes a run that already overflowed: drop it and its delimiter.
+            self.bytes_dropped_ += len(parts[0]) + 1
             parts[0] = b""
             self._discarding = False
         if len(tail) > self.max_frame_len:
