@@ -170,7 +170,13 @@ Packet = DeviceInfo | Status | SampleBlock
 
 def encode_device_info(info: DeviceInfo) -> bytes:
     """One DEVICE_INFO frame, ready for the wire."""
-    side = {"L": spec.SIDE_LEFT, "R": spec.SIDE_RIGHT}.get(info.side, spec.SIDE_UNKNOWN)
+    sides = {"L": spec.SIDE_LEFT, "R": spec.SIDE_RIGHT, "U": spec.SIDE_UNKNOWN}
+    if info.side not in sides:
+        raise ValueError(f"side={info.side!r}; expected 'L', 'R' or 'U'")
+    side = sides[info.side]
+    model = info.model.encode()
+    while len(model) > 16:  # cut at a character boundary, never inside a UTF-8 sequence
+        model = model[:16].decode("utf-8", "ignore").encode()
     payload = spec.DEVICE_INFO.pack(
         info.protocol[1],
         *info.firmware,
@@ -183,7 +189,7 @@ def encode_device_info(info: DeviceInfo) -> bytes:
         info.samples_per_packet,
         info.boot_id,
         info.axis_frame,
-        info.model.encode()[:16],
+        model,
     )
     return encode_frame(bytes((info.protocol[0], spec.TYPE_DEVICE_INFO)) + payload)
 
@@ -238,6 +244,13 @@ def encode_samples(
     imu_counts = np.asarray(imu_counts, dtype="<i2")
     n = len(imu_counts)
     p = 0 if pressure_counts is None else pressure_counts.shape[1]
+    if n == 0 or imu_counts.shape != (n, 6):
+        raise ValueError(f"imu_counts of shape {imu_counts.shape}; need (n, 6) with n >= 1")
+    if p > spec.MAX_PRESSURE_CELLS:
+        raise ValueError(
+            f"{p} pressure cells; the protocol carries at most {spec.MAX_PRESSURE_CELLS}"
+        )
+    _lsb_vector(ranges)  # ValueError for an unknown range code
     if pressure_counts is None:
         records = imu_counts.tobytes()
     else:

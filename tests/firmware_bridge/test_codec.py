@@ -189,7 +189,10 @@ def test_decoder_survives_corruption_and_any_chunking(plan, seq0, cuts) -> None:
             delimited = frame.endswith(b"\x00")
         stream += frame
         seq += n
-    n_segments = sum(1 for s in bytes(stream).split(b"\x00")[:-1] if s)
+    *segments, tail = bytes(stream).split(b"\x00")
+    # a run past the longest frame is known bad before its delimiter comes
+    overlong_tail = len(tail) > spec.MAX_FRAME_LEN
+    n_segments = sum(1 for s in segments if s) + overlong_tail
 
     d = StreamDecoder()
     out: list = []
@@ -205,9 +208,9 @@ def test_decoder_survives_corruption_and_any_chunking(plan, seq0, cuts) -> None:
     assert s.frames_ok + s.frames_bad + s.unsupported == n_segments
     assert s.samples_ok == len(expected_seq)
     assert s.bytes_in == len(stream)
-    bad = [seg for seg in bytes(stream).split(b"\x00")[:-1] if seg and not _valid(seg)]
-    assert s.frames_bad == len(bad)
-    assert s.bytes_skipped == sum(len(seg) + 1 for seg in bad)
+    bad = [seg for seg in segments if seg and not _valid(seg)]
+    assert s.frames_bad == len(bad) + overlong_tail
+    assert s.bytes_skipped == sum(len(seg) + 1 for seg in bad) + overlong_tail * len(tail)
 
 
 def _valid(segment: bytes) -> bool:
@@ -216,3 +219,27 @@ def _valid(segment: bytes) -> bool:
     except FrameError:
         return False
     return True
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"imu_counts": np.zeros((0, 6), np.int16)}, "n >= 1"),
+        ({"imu_counts": np.zeros((2, 5), np.int16)}, "need \\(n, 6\\)"),
+        ({"ranges": 0x9F}, "unknown accelerometer range code 15"),
+        ({"pressure_counts": np.zeros((1, 17), np.uint16)}, "at most 16"),
+    ],
+)
+def test_encoder_refuses_what_the_decoder_would_drop(kwargs, message) -> None:
+    args = {"seq": 0, "t_device_us": 0, "period_us": 10_000, "ranges": RANGES,
+            "imu_counts": np.zeros((1, 6), np.int16)} | kwargs  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        encode_samples(**args)
+
+
+def test_device_info_side_and_long_model_name() -> None:
+    with pytest.raises(ValueError, match="expected 'L', 'R' or 'U'"):
+        encode_device_info(DeviceInfo(device_id=1, side="left", sample_rate_hz=100))
+    info = DeviceInfo(device_id=1, side="U", sample_rate_hz=100, model="é" * 9)  # 18 bytes
+    (got,) = StreamDecoder().feed(encode_device_info(info))
+    assert got.model == "é" * 8 and got.side == "U"
