@@ -1,0 +1,92 @@
+"""Decode throughput: bytes -> SI samples, one process, one thread.
+
+Streams real gait (the bundled walk, or every ipol-gait trial with --data) through the
+encoder once, then times StreamDecoder.feed over the bytes in chunks as a serial port
+(4096 B) and a BLE link without MTU exchange (20 B) deliver them, for 1, 4 and 19 samples
+per packet. Goal (issue 2): >= 200,000 samples/s. Also prints what one frame costs in
+COBS and CRC alone, so the split between library and our code is visible.
+
+    python benchmarks/decode.py [--data DIR] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+import timeit
+
+import numpy as np
+
+from firmware_bridge.codec import SampleBlock, StreamDecoder
+from firmware_bridge.framing import crc16, decode_frame, using_cobs_c_core
+from firmware_bridge.recording import bundled_recording, find_ipol_dir, load_ipol
+from firmware_bridge.simulator import InsoleSimulator
+
+GOAL = 200_000
+
+
+def _recordings(data: str | None):
+    if data is None:
+        return [bundled_recording("L"), bundled_recording("R")]
+    d = find_ipol_dir(data)
+    if d is None:
+        sys.exit(f"--data {data!r}: no GaitData/ inside")
+    names = sorted({p.name.split("_")[0] for p in (d / "GaitData").glob("*_lf.txt")})
+    return [load_ipol(d, n, s) for n in names for s in ("L", "R")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--data", help="ipol-gait folder (default: the bundled walk)")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    recs = _recordings(args.data)
+    print(f"python {platform.python_version()} on {platform.machine()}, numpy {np.__version__}, "
+          f"cobs C core: {'yes' if using_cobs_c_core() else 'no (pure Python)'}")  # fmt: skip
+    print(f"{len(recs)} recordings, {sum(len(r) for r in recs)} samples\n")
+    print(f"{'samples/packet':>14} {'chunk B':>8} {'samples/s':>12} {'us/frame':>9} {'x goal':>7}")
+    for spp in (1, 4, 19):
+        streams = [
+            b"".join(f for _, f in InsoleSimulator(r, samples_per_packet=spp).frames())
+            for r in recs
+        ]
+        n_samples = sum(len(r) for r in recs)
+        n_frames = sum(s.count(0) for s in streams)
+        for chunk in (4096, 20):
+            pieces = [[s[i : i + chunk] for i in range(0, len(s), chunk)] for s in streams]
+            times = []
+            for _ in range(args.rounds):
+                t0 = time.perf_counter()
+                got = 0
+                for stream_pieces in pieces:
+                    d = StreamDecoder()
+                    for p in stream_pieces:
+                        for item in d.feed(p):
+                            if type(item) is SampleBlock:
+                                got += len(item)
+                times.append(time.perf_counter() - t0)
+                assert got == n_samples, (got, n_samples)
+            t = statistics.median(times)
+            rate = n_samples / t
+            print(
+                f"{spp:>14} {chunk:>8} {rate:>12,.0f} {t / n_frames * 1e6:>9.2f}"
+                f" {rate / GOAL:>7.1f}"
+            )
+    frame = next(f for _, f in InsoleSimulator(recs[0]).frames() if len(f) > 60)[:-1]
+    body = decode_frame(frame)
+    n = 20000
+    cobs_us = timeit.timeit(lambda: decode_frame(frame), number=n) / n * 1e6
+    crc_us = timeit.timeit(lambda: crc16(body), number=n) / n * 1e6
+    print(
+        f"\none 4-sample frame ({len(frame)} B): COBS+CRC check {cobs_us:.2f} us,"
+        f" CRC alone {crc_us:.2f} us"
+    )
+
+
+if __name__ == "__main__":
+    main()

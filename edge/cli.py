@@ -1,0 +1,401 @@
+"""``gaitedge``: the command line.
+
+Commands so far: ``demo`` (two simulated insoles through real pseudo-terminals into the
+decoder, then a packet-stats summary), ``listen`` (decode any transport live, optionally
+recording a raw capture) and ``sim`` (serve simulated insoles on pseudo-terminals for
+another program to open). The only module that configures logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from firmware_bridge import spec
+from firmware_bridge.codec import DeviceInfo, SampleBlock, Status, StreamDecoder
+from firmware_bridge.errors import GaitedgeError
+from firmware_bridge.recording import Recording, bundled_recording, find_ipol_dir, load_ipol
+from firmware_bridge.simulator import Faults, InsoleSimulator, PtyInsole, two_shoes
+from firmware_bridge.transports import Transport, TransportEvent, open_transport
+
+log = logging.getLogger("gaitedge")
+
+EPILOG = """\
+examples:
+  gaitedge demo                         two simulated shoes through real ptys, then stats
+  gaitedge demo --speed 1 --drop 0.02 --corrupt 0.01 --disconnect 5:2
+  gaitedge sim                          serve two simulated shoes on ptys until Ctrl-C
+  gaitedge listen serial:///dev/serial/by-id/usb-...-if00 --capture walk.gecap
+  gaitedge listen replay://walk.gecap   decode a capture again
+
+protocol: see firmware_bridge/PROTOCOL.md (frames, packets, scales, BLE UUIDs)
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gaitedge`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(asyncio.run(args.func(args)) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except (GaitedgeError, FileNotFoundError, ValueError) as e:
+        print(f"gaitedge: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gaitedge",
+        description="Edge runtime for instrumented shoes: decode insole streams on a Pi.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug logs")
+    sub = p.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="simulated left+right insoles -> pseudo-terminals -> pyserial -> decoder -> stats",
+        description="Stream the bundled real walk (or an ipol-gait trial) from two simulated "
+        "insoles through real pseudo-terminals, read them with pyserial as USB insoles, "
+        "decode, and print what arrived against what the recording holds.",
+    )
+    _source_args(demo)
+    _fault_args(demo)
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=4.0,
+        help="x real time (default 4; 1 = real time; 0 = as fast as possible)",
+    )
+    demo.set_defaults(func=_demo)
+
+    sim = sub.add_parser(
+        "sim",
+        help="serve simulated insoles on pseudo-terminals until Ctrl-C",
+        description="Create one pseudo-terminal per simulated shoe and stream protocol frames "
+        "into it, as a USB insole would. Open the printed ports with "
+        "'gaitedge listen serial://PORT' or any serial tool.",
+    )
+    _source_args(sim)
+    _fault_args(sim)
+    sim.add_argument(
+        "--speed", type=float, default=1.0, help="x real time (default 1; 0 = as fast as possible)"
+    )
+    sim.add_argument("--loop", action="store_true", help="start the recording again when it ends")
+    sim.set_defaults(func=_sim)
+
+    listen = sub.add_parser(
+        "listen",
+        help="decode one or more transports live and print packet stats",
+        description="Open each URL (serial://, ble://, replay://), decode, and print a stats "
+        "line per device every second and a summary at the end (Ctrl-C to stop).",
+    )
+    listen.add_argument(
+        "urls",
+        nargs="+",
+        metavar="URL",
+        help="serial:///dev/ttyACM0, serial://usb:VID:PID, ble://ADDRESS, replay://FILE",
+    )
+    listen.add_argument(
+        "--capture",
+        type=Path,
+        metavar="FILE",
+        help="also write the raw bytes to FILE (one URL) or FILE.N.gecap (several)",
+    )
+    listen.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    listen.set_defaults(func=_listen)
+    return p
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("recording")
+    g.add_argument(
+        "--data",
+        metavar="DIR",
+        help="ipol-gait folder (holding GaitData/); default: the bundled 14 s walk",
+    )
+    g.add_argument("--trial", default="1-6", help="ipol-gait trial with --data (default 1-6)")
+    g.add_argument(
+        "--drift-ppm",
+        type=float,
+        nargs=2,
+        default=(40.0, -40.0),
+        metavar=("L", "R"),
+        help="device clock error of each shoe, ppm (default 40 -40)",
+    )
+
+
+def _fault_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("faults (probability per frame)")
+    g.add_argument("--drop", type=float, default=0.0, help="frames never sent")
+    g.add_argument("--corrupt", type=float, default=0.0, help="frames with one byte changed")
+    g.add_argument("--duplicate", type=float, default=0.0, help="frames sent twice")
+    g.add_argument("--reorder", type=float, default=0.0, help="frames sent after the next one")
+    g.add_argument(
+        "--disconnect",
+        action="append",
+        default=[],
+        metavar="AT:FOR",
+        help="unplug at AT s for FOR s (repeatable)",
+    )
+    g.add_argument("--seed", type=int, default=0, help="seed of the fault draws")
+
+
+def _faults(args: argparse.Namespace) -> Faults:
+    outages = []
+    for item in args.disconnect:
+        at, sep, length = item.partition(":")
+        try:
+            outages.append((float(at), float(length)))
+        except ValueError:
+            raise ValueError(f"--disconnect {item!r}: write AT:FOR in seconds, e.g. 5:2") from None
+        if not sep:
+            raise ValueError(f"--disconnect {item!r}: write AT:FOR in seconds, e.g. 5:2")
+    for name in ("drop", "corrupt", "duplicate", "reorder"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise ValueError(f"--{name} {getattr(args, name)!r}: a probability, 0 to 1")
+    return Faults(args.drop, args.corrupt, args.duplicate, args.reorder, tuple(outages))
+
+
+def _recordings(args: argparse.Namespace) -> tuple[Recording, Recording]:
+    if args.data is None:
+        return bundled_recording("L"), bundled_recording("R")
+    data = find_ipol_dir(args.data)
+    if data is None:
+        raise ValueError(f"--data {args.data!r}: no GaitData/ folder inside; point at ipol-gait")
+    return load_ipol(data, args.trial, "L"), load_ipol(data, args.trial, "R")
+
+
+def _simulators(args: argparse.Namespace) -> tuple[InsoleSimulator, InsoleSimulator]:
+    left, right = _recordings(args)
+    return two_shoes(
+        left, right, drift_ppm=tuple(args.drift_ppm), faults=_faults(args), seed=args.seed
+    )
+
+
+class Listener:
+    """Decode one transport: feed every chunk to a StreamDecoder and keep what a
+    summary needs. (The streaming runtime of a later issue replaces this with the
+    full pipeline; this is the stats printout.)"""
+
+    def __init__(self, url: str, capture: Path | None = None) -> None:
+        self.url = url
+        self.decoder = StreamDecoder()
+        self.events: list[TransportEvent] = []
+        transport: Transport = open_transport(url, on_event=self._on_event)
+        if capture is not None:
+            from firmware_bridge.transports.replay import RecordingTransport
+
+            transport = RecordingTransport(transport, capture)
+        self.transport = transport
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+        self.last_seq: int | None = None
+
+    def _on_event(self, event: TransportEvent) -> None:
+        self.events.append(event)
+        if event.kind in ("disconnected", "reconnected", "gave_up"):
+            print(
+                f"  [{self.transport.name}] {event.kind}"
+                + (f" after {event.gap_s:.1f} s" if event.gap_s else ""),
+                flush=True,
+            )
+
+    async def run(self) -> None:
+        """Read until the transport ends or the task is cancelled."""
+        async with self.transport:
+            while chunk := await self.transport.read():
+                now = time.monotonic()
+                for item in self.decoder.feed(chunk):
+                    if isinstance(item, SampleBlock) and len(item):
+                        self.first_t = self.first_t or now
+                        self.last_t = now
+                        self.last_seq = int(item.seq[-1])
+
+    def line(self) -> str:
+        s, info = self.decoder.stats, self.decoder.info_
+        side = info.side if info else "?"
+        expected = s.samples_ok + s.lost_samples + s.out_of_order
+        lost_pct = 100.0 * s.lost_samples / expected if expected else 0.0
+        battery = self.decoder.status_.battery_pct if self.decoder.status_ else None
+        return (
+            f"{side} {self.transport.name}: {s.samples_ok} samples, lost {s.lost_samples} "
+            f"({lost_pct:.1f} %), bad frames {s.frames_bad}, battery "
+            f"{'?' if battery is None else f'{battery} %'}"
+        )
+
+    def summary(self) -> str:
+        s, info, status = self.decoder.stats, self.decoder.info_, self.decoder.status_
+        out = []
+        if info is not None:
+            out.append(_describe(info))
+        span = (self.last_t - self.first_t) if self.first_t and self.last_t else 0.0
+        rate = s.samples_ok / span if span > 0 else 0.0
+        out.append(f"  samples delivered  {s.samples_ok}  ({rate:.0f} /s of host time)")
+        out.append(f"  lost (seq gaps)    {s.lost_samples} in {s.gaps} gaps")
+        out.append(f"  duplicates         {s.duplicates}    out of order {s.out_of_order}")
+        out.append(
+            f"  frames ok / bad    {s.frames_ok} / {s.frames_bad}  "
+            f"(crc {s.crc_errors}, cobs {s.cobs_errors}, length {s.length_errors}, "
+            f"layout {s.layout_errors}); unsupported {s.unsupported}"
+        )
+        out.append(f"  bytes in / skipped {s.bytes_in} / {s.bytes_skipped}")
+        out.append(f"  device restarts    {s.resets}")
+        downs = [e for e in self.events if e.kind == "reconnected"]
+        if downs:
+            gaps = ", ".join(f"{e.gap_s:.1f} s" for e in downs)
+            out.append(f"  link outages       {len(downs)} ({gaps})")
+        if status is not None:
+            out.append(f"  battery            {_status_text(status)}")
+        return "\n".join(out)
+
+
+def _describe(info: DeviceInfo) -> str:
+    fw = ".".join(map(str, info.firmware))
+    return (
+        f"{info.side} shoe: id {info.device_id:016x}, {info.model or 'unknown model'} fw {fw}, "
+        f"{info.sample_rate_hz:g} Hz, ±{info.accel_range_g:g} g, ±{info.gyro_range_dps:g} °/s, "
+        f"{info.n_pressure} pressure cells, protocol {info.protocol[0]}.{info.protocol[1]}"
+    )
+
+
+def _status_text(status: Status) -> str:
+    pct = "?" if status.battery_pct is None else f"{status.battery_pct} %"
+    mv = "" if status.battery_mv is None else f", {status.battery_mv} mV"
+    flags = [n for n, bit in _FLAG_NAMES.items() if status.error_flags & bit]
+    return pct + mv + (f", flags {' '.join(flags)}" if flags else "")
+
+
+_FLAG_NAMES = {name[4:]: getattr(spec, name) for name in dir(spec) if name.startswith("ERR_")}
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    sims = _simulators(args)
+    print(
+        f"gaitedge demo: 2 simulated insoles streaming real gait "
+        f"(ipol-gait trial {sims[0].recording.name}, {sims[0].duration_s:.0f} s at "
+        f"{args.speed:g}x) through pseudo-terminals into pyserial"
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        ptys = [await stack.enter_async_context(PtyInsole(s)) for s in sims]
+        listeners = [Listener(f"serial://{p.port}") for p in ptys]
+        async with asyncio.TaskGroup() as tg:
+            readers = [tg.create_task(li.run()) for li in listeners]
+            await asyncio.gather(*(p.run(args.speed or None) for p in ptys))
+            await _drained(listeners, sims)
+            for r in readers:
+                r.cancel()
+    print()
+    for sim, li in zip(sims, listeners, strict=True):
+        print(li.summary())
+        rec, inj, s = sim.recording, sim.injected, li.decoder.stats
+        print(
+            f"  source recording   {len(rec)} samples, {rec.lost_samples} lost in {rec.gaps} gaps; "
+            f"injected: {inj.dropped_frames} dropped, {inj.corrupted_frames} corrupted, "
+            f"{inj.duplicated_frames} duplicated, {inj.reordered_frames} reordered frames"
+        )
+        if not any(
+            (inj.dropped_frames, inj.corrupted_frames, inj.reordered_frames, sim.faults.disconnects)
+        ):
+            ok = s.samples_ok == len(rec) and s.lost_samples == rec.lost_samples
+            print(
+                "  check              "
+                + ("OK: every sample and every gap as recorded" if ok else "MISMATCH")
+            )
+        print()
+    return 0
+
+
+async def _drained(listeners: list[Listener], sims: Sequence[InsoleSimulator]) -> None:
+    """Wait until each listener has decoded its shoe's last sample (or 2 s of silence)."""
+    deadline = time.monotonic() + 2.0
+    last = [int(s.recording.counter[-1]) for s in sims]
+    while time.monotonic() < deadline:
+        if all(
+            li.last_seq is not None and li.last_seq >= c
+            for li, c in zip(listeners, last, strict=True)
+        ):
+            return
+        await asyncio.sleep(0.02)
+
+
+async def _sim(args: argparse.Namespace) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        sims = _simulators(args)
+        ptys = [await stack.enter_async_context(PtyInsole(s)) for s in sims]
+        for s, p in zip(sims, ptys, strict=True):
+            print(f"{s.name}: serial://{p.port}", flush=True)
+
+        async def serve(pty: PtyInsole) -> None:
+            while True:
+                await pty.run(args.speed or None)
+                if not args.loop:
+                    return
+
+        tasks = [asyncio.create_task(serve(p)) for p in ptys]
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+        if not stop.is_set():
+            await asyncio.wait([*tasks, waiter], return_when=asyncio.ALL_COMPLETED)
+        for t in [*tasks, waiter]:
+            t.cancel()
+    return 0
+
+
+async def _listen(args: argparse.Namespace) -> int:
+    captures: list[Path | None] = [None] * len(args.urls)
+    if args.capture is not None:
+        captures = (
+            [args.capture]
+            if len(args.urls) == 1
+            else [args.capture.with_suffix(f".{i}.gecap") for i in range(len(args.urls))]
+        )
+    listeners = [Listener(u, c) for u, c in zip(args.urls, captures, strict=True)]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tty = sys.stdout.isatty()
+    tasks = [asyncio.create_task(li.run()) for li in listeners]
+    started = time.monotonic()
+    while not stop.is_set() and not all(t.done() for t in tasks):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        status = " | ".join(li.line() for li in listeners)
+        print(("\r" + status[:200]) if tty else status, end="" if tty else "\n", flush=True)
+        if args.duration is not None and time.monotonic() - started >= args.duration:
+            break
+    for t in tasks:
+        t.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    print()
+    for li in listeners:
+        print(li.summary())
+    errors = [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, asyncio.CancelledError)
+    ]
+    for e in errors:
+        print(f"gaitedge: error: {e}", file=sys.stderr)
+    return 1 if errors else 0
