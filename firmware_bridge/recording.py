@@ -74,10 +74,18 @@ class Recording:
 
 
 def find_ipol_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """Where the full ipol-gait recordings are: ``explicit``, then $GAITEDGE_IPOL_DIR,
-    then ``../shared/data/ipol-gait`` beside the project; None if none has ``GaitData/``."""
+    """Where the full ipol-gait recordings are; None if not there.
+
+    ``explicit`` if given (and nowhere else: a wrong path is an error, not a fallback);
+    otherwise $GAITEDGE_IPOL_DIR, then ``../shared/data/ipol-gait`` beside the project.
+    A folder qualifies when it holds ``GaitData/``.
+    """
     here = Path(__file__).resolve().parent.parent
-    candidates = [explicit, os.environ.get(IPOL_ENV), here.parent / "shared" / "data" / "ipol-gait"]
+    candidates = (
+        [explicit]
+        if explicit is not None
+        else [os.environ.get(IPOL_ENV), here.parent / "shared" / "data" / "ipol-gait"]
+    )
     for c in candidates:
         if c and (Path(c) / "GaitData").is_dir():
             return Path(c)

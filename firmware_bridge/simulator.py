@@ -312,9 +312,12 @@ class PtyInsole:
         self._master = master
 
     def _unplug(self) -> None:
+        """Close the pty and remove the link, as udev removes a by-id link on unplug."""
         if self._master is not None:
             os.close(self._master)
             self._master = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.port)
 
     async def __aenter__(self) -> Self:
         self._plug()
@@ -322,8 +325,6 @@ class PtyInsole:
 
     async def __aexit__(self, *exc: object) -> None:
         self._unplug()
-        if os.path.lexists(self.port):
-            os.unlink(self.port)
         if self._own_dir:
             with contextlib.suppress(OSError):  # not empty: leave it
                 self.link_dir.rmdir()

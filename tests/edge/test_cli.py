@@ -1,0 +1,69 @@
+"""The command line, run as a newcomer runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from edge.cli import main
+from firmware_bridge.simulator import InsoleSimulator
+from firmware_bridge.transports.replay import CaptureWriter
+
+
+def test_help_teaches() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "edge", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for word in ("demo", "sim", "listen", "examples:", "PROTOCOL.md"):
+        assert word in out
+
+
+def test_demo_delivers_every_sample_and_gap() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "demo", "--speed", "0"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("OK: every sample and every gap as recorded") == 2, out
+    assert "L shoe: id" in out and "R shoe: id" in out
+    assert "lost (seq gaps)    60 in 39 gaps" in out  # left foot of the bundled walk
+    assert "lost (seq gaps)    63 in 43 gaps" in out  # right foot
+
+
+def test_demo_with_faults_reports_them(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--speed", "20", "--corrupt", "0.05", "--drop", "0.02",
+                 "--disconnect", "6:2"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("link outages       1") == 2, out
+    assert "MISMATCH" not in out and "OK: every sample" not in out  # no clean check with faults
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["demo", "--disconnect", "5"], "--disconnect '5': write AT:FOR"),
+        (["demo", "--drop", "2"], "--drop 2.0: a probability"),
+        (["demo", "--data", "/nonexistent"], "no GaitData/ folder"),
+        (["listen", "bogus"], "is not a URL"),
+    ],
+)
+def test_bad_input_is_one_clear_line(argv, message, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_listen_decodes_a_capture(tmp_path, walk_left, capsys) -> None:
+    path = tmp_path / "walk.gecap"
+    w = CaptureWriter(path, source="test")
+    for _, frame in InsoleSimulator(walk_left).frames():
+        w.write(frame)
+    w.close()
+    assert main(["listen", f"replay://{path}"]) == 0
+    out = capsys.readouterr().out
+    assert f"samples delivered  {len(walk_left)}" in out
+    assert "lost (seq gaps)    60 in 39 gaps" in out
