@@ -3,8 +3,10 @@
 Streams real gait (the bundled walk, or every ipol-gait trial with --data) through the
 encoder once, then times StreamDecoder.feed over the bytes in chunks as a serial port
 (4096 B) and a BLE link without MTU exchange (20 B) deliver them, for 1, 4 and 19 samples
-per packet. Goal (issue 2): >= 200,000 samples/s. Also prints what one frame costs in
-COBS and CRC alone, so the split between library and our code is visible.
+per packet; then end to end from a capture file of 20-byte notifications through
+ReplayTransport (as fast as possible) into the decoder, the path of re-analysing a
+trial. Goal (issue 2): >= 200,000 samples/s. Also prints what one frame costs in COBS and
+CRC alone, so the split between library and our code is visible.
 
     python benchmarks/decode.py [--data DIR] [--rounds 5]
 """
@@ -12,11 +14,14 @@ COBS and CRC alone, so the split between library and our code is visible.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import platform
 import statistics
 import sys
+import tempfile
 import time
 import timeit
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +29,7 @@ from firmware_bridge.codec import SampleBlock, StreamDecoder
 from firmware_bridge.framing import crc16, decode_frame, using_cobs_c_core
 from firmware_bridge.recording import bundled_recording, find_ipol_dir, load_ipol
 from firmware_bridge.simulator import InsoleSimulator
+from firmware_bridge.transports.replay import CaptureWriter, ReplayTransport
 
 GOAL = 200_000
 
@@ -77,6 +83,23 @@ def main() -> None:
                 f"{spp:>14} {chunk:>8} {rate:>12,.0f} {t / n_frames * 1e6:>9.2f}"
                 f" {rate / GOAL:>7.1f}"
             )
+    print("\nreplay of a capture of 20-byte notifications, as fast as possible:")
+    for spp in (1, 4):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for i, r in enumerate(recs):
+                stream = b"".join(f for _, f in InsoleSimulator(r, samples_per_packet=spp).frames())
+                w = CaptureWriter(Path(tmp) / f"{i}.gecap", source="bench")
+                for j in range(0, len(stream), 20):
+                    w.write(stream[j : j + 20])
+                w.close()
+                paths.append(w.path)
+            n_samples = sum(len(r) for r in recs)
+            t = statistics.median(
+                asyncio.run(_replay(paths, n_samples)) for _ in range(args.rounds)
+            )
+            rate = n_samples / t
+            print(f"{spp:>14} {'capture':>8} {rate:>12,.0f} {'':>9} {rate / GOAL:>7.1f}")
     frame = next(f for _, f in InsoleSimulator(recs[0]).frames() if len(f) > 60)[:-1]
     body = decode_frame(frame)
     n = 20000
@@ -86,6 +109,20 @@ def main() -> None:
         f"\none 4-sample frame ({len(frame)} B): COBS+CRC check {cobs_us:.2f} us,"
         f" CRC alone {crc_us:.2f} us"
     )
+
+
+async def _replay(paths: list[Path], n_samples: int) -> float:
+    t0 = time.perf_counter()
+    got = 0
+    for path in paths:
+        d = StreamDecoder()
+        async with ReplayTransport(path) as link:
+            while chunk := await link.read():
+                for item in d.feed(chunk):
+                    if type(item) is SampleBlock:
+                        got += len(item)
+    assert got == n_samples, (got, n_samples)
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":

@@ -53,10 +53,19 @@ async def test_record_then_replay_gives_the_same_bytes_and_events(tmp_path, walk
     assert [e.kind for e in live_events] == ["disconnected", "reconnected"]
 
     replay_events: list[TransportEvent] = []
-    async with open_transport(f"replay://{path}", on_event=replay_events.append) as replay:
-        got = [c async for c in replay]
-    assert got == chunks  # chunk boundaries kept, not only the bytes
+    async with open_transport(f"replay://{path}?speed=1000", on_event=replay_events.append) as r:
+        got = [c async for c in r]
+    assert got == chunks  # paced: chunk boundaries kept, not only the bytes
     assert replay_events == live_events
+
+    # as fast as possible: the same bytes in bigger chunks, events still between them
+    seen: list[object] = []
+    async with open_transport(f"replay://{path}", on_event=seen.append) as fast:
+        async for c in fast:
+            seen.append(c)
+    assert [type(x) for x in seen] == [bytes, TransportEvent, TransportEvent, bytes]
+    assert seen[0] + seen[3] == frames
+    assert seen[0] == b"".join(chunks[: len(chunks) // 2])
     meta, _ = read_capture(path)
     assert meta["source"] == "list"
 
