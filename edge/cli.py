@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(asyncio.run(args.func(args)) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head & co.: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (GaitedgeError, FileNotFoundError, ValueError) as e:
         print(f"gaitedge: error: {e}", file=sys.stderr)
         return 2
@@ -206,8 +210,7 @@ class Listener:
 
             transport = RecordingTransport(transport, capture)
         self.transport = transport
-        self.first_t: float | None = None
-        self.last_t: float | None = None
+        self.first_seq: int | None = None
         self.last_seq: int | None = None
 
     def _on_event(self, event: TransportEvent) -> None:
@@ -223,11 +226,10 @@ class Listener:
         """Read until the transport ends or the task is cancelled."""
         async with self.transport:
             while chunk := await self.transport.read():
-                now = time.monotonic()
                 for item in self.decoder.feed(chunk):
                     if isinstance(item, SampleBlock) and len(item):
-                        self.first_t = self.first_t or now
-                        self.last_t = now
+                        if self.first_seq is None:
+                            self.first_seq = int(item.seq[0])
                         self.last_seq = int(item.seq[-1])
 
     def line(self) -> str:
@@ -247,9 +249,11 @@ class Listener:
         out = []
         if info is not None:
             out.append(_describe(info))
-        span = (self.last_t - self.first_t) if self.first_t and self.last_t else 0.0
-        rate = s.samples_ok / span if span > 0 else 0.0
-        out.append(f"  samples delivered  {s.samples_ok}  ({rate:.0f} /s of host time)")
+        share = ""
+        if self.first_seq is not None and self.last_seq is not None:
+            sent = self.last_seq - self.first_seq + 1  # by the device's own counter
+            share = f"  ({100.0 * s.samples_ok / sent:.1f} % of the {sent} sent)"
+        out.append(f"  samples delivered  {s.samples_ok}{share}")
         out.append(f"  lost (seq gaps)    {s.lost_samples} in {s.gaps} gaps")
         out.append(f"  duplicates         {s.duplicates}    out of order {s.out_of_order}")
         out.append(
@@ -289,10 +293,11 @@ _FLAG_NAMES = {name[4:]: getattr(spec, name) for name in dir(spec) if name.start
 
 async def _demo(args: argparse.Namespace) -> int:
     sims = _simulators(args)
+    pace = f"{args.speed:g}x real time" if args.speed else "as fast as possible"
     print(
-        f"gaitedge demo: 2 simulated insoles streaming real gait "
-        f"(ipol-gait trial {sims[0].recording.name}, {sims[0].duration_s:.0f} s at "
-        f"{args.speed:g}x) through pseudo-terminals into pyserial"
+        f"gaitedge demo: 2 simulated insoles streaming real gait (ipol-gait trial "
+        f"{sims[0].recording.name}, {sims[0].duration_s:.0f} s, {pace}) through "
+        "pseudo-terminals into pyserial"
     )
     async with contextlib.AsyncExitStack() as stack:
         ptys = [await stack.enter_async_context(PtyInsole(s)) for s in sims]
