@@ -23,7 +23,7 @@ import time
 import tty
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
@@ -38,7 +38,10 @@ from .codec import (
 )
 from .recording import Recording
 
-__all__ = ["Faults", "InsoleSimulator", "PtyInsole", "two_shoes"]
+if TYPE_CHECKING:
+    from .transports.ble_sim import SimRadio, VirtualPeripheral
+
+__all__ = ["Faults", "InsoleSimulator", "PtyInsole", "ble_insole", "two_shoes"]
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +171,12 @@ class InsoleSimulator:
     def name(self) -> str:
         """Advertised name, as PROTOCOL.md section 5.2 says."""
         return f"{spec.BLE_NAME_PREFIX}-{self.info.side}-{self.info.device_id & 0xFFFF:04X}"
+
+    @property
+    def ble_address(self) -> str:
+        """Bluetooth address, from the low 48 bits of the device id."""
+        low = self.info.device_id & 0xFFFF_FFFF_FFFF
+        return ":".join(f"{(low >> (8 * i)) & 0xFF:02X}" for i in range(5, -1, -1))
 
     @property
     def duration_s(self) -> float:
@@ -372,3 +381,24 @@ class PtyInsole:
 def _set_once(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def ble_insole(radio: SimRadio, sim: InsoleSimulator, speed: float = 1.0) -> VirtualPeripheral:
+    """Put ``sim`` on a simulated BLE radio (``transports.ble_sim.SimRadio``) as an insole.
+
+    It advertises ``sim.name`` and the gaitedge service, and once a central subscribes,
+    streams at ``speed`` x real time in notifications of MTU - 3 bytes. Each of the faults'
+    disconnects drops the link for its length (scaled by ``speed``); bytes sent meanwhile
+    are lost, as over the air.
+    """
+
+    async def source() -> AsyncIterator[bytes]:
+        done: set[tuple[float, float]] = set()
+        async for t_s, frame in sim.stream(speed):
+            down = sim.faults.down_at(t_s)
+            if down is not None and down not in done:
+                done.add(down)
+                radio.drop_link(sim.ble_address, (down[1] - down[0]) / speed)
+            yield frame
+
+    return radio.add_insole(sim.ble_address, sim.name, source())
