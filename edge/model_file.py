@@ -1,0 +1,269 @@
+"""Model files: a directory ``models/<name>/`` with the weights, what they expect, and a card.
+
+::
+
+    models/<name>/
+        model.json     format version, inputs (channels, units, order, rate), normalisation,
+                       outputs, architecture, weight files with their SHA-256, training
+                       data and metrics
+        model.npz      GRU weights, arrays only (loaded with allow_pickle=False), named as in
+                       PyTorch's state_dict; int8, float16 or float32 (``edge.quant``)
+        model.tflite   the same model for LiteRT (optional; listed in model.json)
+        CARD.md        what it was trained on, how well it does, its limits
+
+Loading checks everything and fails with one :class:`ModelFileError` line that names the
+file, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware_bridge.errors import GaitedgeError
+
+from .gru import GRUWeights
+from .quant import Storage, weights_from_arrays, weights_to_arrays
+
+__all__ = ["FORMAT_VERSION", "Channel", "Model", "ModelFileError", "load_model", "save_model"]
+
+#: Version of the model.json layout this gaitedge reads and writes.
+FORMAT_VERSION = 1
+
+#: Channels an insole can provide, with their SI unit (PROTOCOL.md; decoder output order).
+DEVICE_CHANNELS: dict[str, str] = {
+    "acc_x": "m/s^2", "acc_y": "m/s^2", "acc_z": "m/s^2",
+    "gyr_x": "rad/s", "gyr_y": "rad/s", "gyr_z": "rad/s",
+}  # fmt: skip
+
+
+def pressure_channels(n: int) -> dict[str, str]:
+    """Names and unit of ``n`` pressure cells (``pressure_0`` … in kPa)."""
+    return {f"pressure_{i}": "kPa" for i in range(n)}
+
+
+class ModelFileError(GaitedgeError):
+    """A model directory that cannot be used, with what is wrong and what to do."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Channel:
+    """One input or output channel: name and unit (``"m/s^2"``, ``"rad/s"``, ``"1"`` …)."""
+
+    name: str
+    unit: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """A loaded, checked model.
+
+    Attributes
+    ----------
+    path : Path
+        The model directory.
+    name : str
+        Model name.
+    inputs : tuple of Channel
+        Input channels in the order the network takes them.
+    sample_rate_hz : float
+        Rate the model was trained at, Hz.
+    mean, std : ndarray, shape (n_inputs,), float32
+        Normalisation: the network sees ``(x - mean) / std``.
+    outputs : tuple of Channel
+        Output channels in the order the head produces them.
+    weights : GRUWeights
+        Float32 weights (dequantised once if stored as int8 or float16).
+    storage : {"float32", "float16", "int8"}
+        How the weights are stored in the file.
+    meta : dict
+        The whole model.json.
+    """
+
+    path: Path
+    name: str
+    inputs: tuple[Channel, ...]
+    sample_rate_hz: float
+    mean: npt.NDArray[np.float32]
+    std: npt.NDArray[np.float32]
+    outputs: tuple[Channel, ...]
+    weights: GRUWeights
+    storage: Storage
+    meta: dict[str, Any]
+
+    def normalise(self, x: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """``(x - mean) / std`` as float32; ``x`` (..., n_inputs) in the input units."""
+        return ((np.asarray(x, dtype=np.float32) - self.mean) / self.std).astype(np.float32)
+
+    def check_device(
+        self, channels: Mapping[str, str], sample_rate_hz: float, *, rate_tolerance: float = 0.01
+    ) -> None:
+        """Refuse a device that cannot feed this model (ModelFileError, one line).
+
+        Parameters
+        ----------
+        channels : mapping of name to unit
+            What the device provides, e.g. ``DEVICE_CHANNELS | pressure_channels(8)``.
+        sample_rate_hz : float
+            The device's announced rate, Hz.
+        rate_tolerance : float
+            Largest relative rate difference accepted (1 % by default).
+        """
+        missing = [c.name for c in self.inputs if c.name not in channels]
+        if missing:
+            raise ModelFileError(
+                f"model {self.name!r} needs {', '.join(missing)}, which the device does not "
+                f"send (it sends {', '.join(channels)}); pick a model trained on these channels"
+            )
+        for c in self.inputs:
+            if channels[c.name] != c.unit:
+                raise ModelFileError(
+                    f"model {self.name!r} takes {c.name} in {c.unit}, the device sends "
+                    f"{channels[c.name]}; the device or model metadata is wrong"
+                )
+        if abs(sample_rate_hz - self.sample_rate_hz) > rate_tolerance * self.sample_rate_hz:
+            raise ModelFileError(
+                f"model {self.name!r} was trained at {self.sample_rate_hz:g} Hz, the device "
+                f"samples at {sample_rate_hz:g} Hz; set the insole to {self.sample_rate_hz:g} Hz "
+                "or use a model trained at its rate"
+            )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_model(
+    directory: str | os.PathLike[str],
+    weights: GRUWeights,
+    *,
+    name: str,
+    inputs: Sequence[Channel],
+    outputs: Sequence[Channel],
+    mean: npt.ArrayLike,
+    std: npt.ArrayLike,
+    sample_rate_hz: float,
+    storage: Storage = "int8",
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``model.npz`` and ``model.json`` into ``directory`` (created if needed).
+
+    ``extra`` is merged into model.json (training data, metrics, tflite files …).
+    Returns the path of model.json.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    weights.validate()
+    npz = d / "model.npz"
+    np.savez(npz, **weights_to_arrays(weights, storage))
+    meta: dict[str, Any] = {
+        "format": "gaitedge-model",
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "inputs": {
+            "channels": [dataclasses.asdict(c) for c in inputs],
+            "sample_rate_hz": sample_rate_hz,
+        },
+        "normalisation": {
+            "mean": np.asarray(mean, dtype=float).tolist(),
+            "std": np.asarray(std, dtype=float).tolist(),
+        },
+        "outputs": [dataclasses.asdict(c) for c in outputs],
+        "architecture": {
+            "type": "gru",
+            "layers": weights.n_layers,
+            "hidden": weights.hidden,
+            "inputs": weights.n_inputs,
+            "outputs": weights.n_outputs,
+            "parameters": weights.n_params,
+        },
+        "weights": {"file": npz.name, "storage": storage, "sha256": _sha256(npz)},
+    }
+    meta.update(extra or {})
+    path = d / "model.json"
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+    return path
+
+
+def load_model(directory: str | os.PathLike[str]) -> Model:
+    """Load and check a model directory; ModelFileError says what is wrong and how to fix it."""
+    d = Path(directory)
+    meta_path = d / "model.json"
+    if not d.is_dir():
+        raise ModelFileError(f"{d}: no such model directory; give a folder like models/gait-phase")
+    if not meta_path.is_file():
+        raise ModelFileError(f"{d}: model.json is missing; a model directory needs it")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{meta_path}: not valid JSON ({e}); re-export the model") from None
+    version = meta.get("format_version")
+    if meta.get("format") != "gaitedge-model" or version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{meta_path}: format {meta.get('format')!r} version {version!r}; this gaitedge "
+            f"reads gaitedge-model version {FORMAT_VERSION}: update gaitedge or re-export"
+        )
+    try:
+        inputs = tuple(Channel(**c) for c in meta["inputs"]["channels"])
+        outputs = tuple(Channel(**c) for c in meta["outputs"])
+        rate = float(meta["inputs"]["sample_rate_hz"])
+        mean = np.asarray(meta["normalisation"]["mean"], dtype=np.float32)
+        std = np.asarray(meta["normalisation"]["std"], dtype=np.float32)
+        arch = meta["architecture"]
+        wmeta = meta["weights"]
+        npz_path = d / wmeta["file"]
+        storage = wmeta["storage"]
+        digest = wmeta["sha256"]
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(
+            f"{meta_path}: missing or malformed field ({e!r}); re-export the model"
+        ) from None
+    if mean.shape != (len(inputs),) or std.shape != (len(inputs),) or not np.all(std > 0):
+        raise ModelFileError(
+            f"{meta_path}: normalisation needs {len(inputs)} means and {len(inputs)} positive "
+            f"stds, one per input channel (got {mean.shape[0]} and {std.shape[0]})"
+        )
+    if not npz_path.is_file():
+        raise ModelFileError(f"{npz_path}: weight file is missing; copy the whole model folder")
+    actual = _sha256(npz_path)
+    if actual != digest:
+        raise ModelFileError(
+            f"{npz_path}: SHA-256 {actual[:12]}… does not match model.json ({digest[:12]}…); "
+            "the weights were changed or damaged: copy the model folder again"
+        )
+    try:
+        with np.load(npz_path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        weights = weights_from_arrays(arrays)
+        weights.validate()
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{npz_path}: {e}; re-export the model") from None
+    expected = (len(inputs), len(outputs), arch.get("hidden"), arch.get("layers"))
+    found = (weights.n_inputs, weights.n_outputs, weights.hidden, weights.n_layers)
+    if expected != found:
+        raise ModelFileError(
+            f"{npz_path}: weights are {found[0]} inputs, {found[1]} outputs, hidden {found[2]}, "
+            f"{found[3]} layers, model.json says {expected[0]}, {expected[1]}, {expected[2]}, "
+            f"{expected[3]}; re-export the model"
+        )
+    return Model(
+        path=d,
+        name=str(meta.get("name", d.name)),
+        inputs=inputs,
+        sample_rate_hz=rate,
+        mean=mean,
+        std=std,
+        outputs=outputs,
+        weights=weights,
+        storage=storage,
+        meta=meta,
+    )
