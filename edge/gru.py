@@ -279,6 +279,27 @@ class GRU:
         np.matmul(self._head, self._head_in, out=self._out)
         return self._out_t
 
+    def step_packet(self, x: npt.ArrayLike) -> Array:
+        """Advance every stream by K samples (one packet per shoe), as K calls of :meth:`step`.
+
+        Parameters
+        ----------
+        x : array, shape (K, n_streams, n_inputs), float32
+
+        Returns
+        -------
+        ndarray, shape (K, n_streams, n_outputs), float32
+            A new array (the packet's outputs are kept by the caller).
+
+        Precomputing the K input projections in one product (as :meth:`run` does) costs
+        an extra add per step and saves nothing at 6 inputs, so each sample is one step.
+        """
+        xs = np.asarray(x, dtype=F32)
+        y = np.empty((xs.shape[0], len(self.streams), self.n_outputs), dtype=F32)
+        for k in range(xs.shape[0]):
+            y[k] = self.step(xs[k])
+        return y
+
     # ------------------------------------------------------------------ replay
 
     def run(self, x: npt.ArrayLike, state: npt.ArrayLike | None = None) -> tuple[Array, Array]:

@@ -61,6 +61,17 @@ def test_step_equals_run_including_state(walk_left, walk_right) -> None:
     np.testing.assert_allclose(engine.state, end, atol=1e-6)
 
 
+def test_step_packet_equals_run(walk_left, walk_right) -> None:
+    w = GRUWeights.random(6, 32, 3, n_layers=2, seed=8)
+    x = _gait(walk_left, walk_right, t=120)
+    expected, _ = GRU(w).run(x)
+    engine = GRU(w)
+    engine.add_stream("L")
+    engine.add_stream("R")
+    got = np.concatenate([engine.step_packet(x[k : k + 4]) for k in range(0, len(x), 4)])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
 def test_streams_are_independent(walk_left, walk_right) -> None:
     """Adding, resetting and removing one stream leaves the others' outputs unchanged."""
     w = GRUWeights.random(6, 32, 3, seed=5)
