@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Literal, Self
+from typing import Any, Final, Literal, Self
 
 __all__ = ["EventCallback", "Transport", "TransportEvent"]
 
 log = logging.getLogger(__name__)
+
+#: Most bytes one read() of a queue-fed transport returns when chunks have queued up.
+MAX_READ_BYTES: Final = 64 * 1024
+#: Bytes waiting for read() above which a queue-fed transport warns (once) that nobody
+#: keeps up with it. Nothing is dropped.
+QUEUE_WARN_BYTES: Final = 16 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,7 +83,10 @@ class Transport(abc.ABC):
         event = TransportEvent(kind, time.monotonic(), self.name, gap_s, detail)  # type: ignore[arg-type]
         log.info("%s: %s%s", self.name, kind, f" ({detail})" if detail else "")
         if self.on_event is not None:
-            self.on_event(event)
+            try:
+                self.on_event(event)
+            except Exception:  # a consumer's bug must not tear down (or leak) the link
+                log.exception("%s: on_event failed; ignored", self.name)
 
     async def __aenter__(self) -> Self:
         return self
@@ -92,3 +102,81 @@ class Transport(abc.ABC):
         if not chunk:
             raise StopAsyncIteration
         return chunk
+
+
+def future_failed(fut: asyncio.Future[Any]) -> bool:
+    """True if ``fut`` has ended with an error or was cancelled (the error then counts as
+    retrieved, so asyncio does not log it as never retrieved)."""
+    return fut.done() and (fut.cancelled() or fut.exception() is not None)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _End:
+    """Queue marker: the stream has ended, with ``error`` if it failed."""
+
+    error: BaseException | None
+
+
+class ChunkQueue:
+    """Chunks a link received, waiting for :meth:`Transport.read`, then how the stream ended.
+
+    The link calls :meth:`put` for every chunk and :meth:`end` when the stream is over
+    (on the event loop); ``read()`` returns :meth:`get`. Nothing is ever dropped: when more
+    than :data:`QUEUE_WARN_BYTES` wait, a warning is logged once.
+
+    Parameters
+    ----------
+    owner : Transport
+        Whose chunks these are (its ``name`` labels the warning).
+    """
+
+    def __init__(self, owner: Transport) -> None:
+        self._owner = owner
+        self._queue: asyncio.Queue[bytes | _End] = asyncio.Queue()
+        self._end: _End | None = None  # taken off the queue while joining chunks
+        self._warned = False
+        #: Bytes put and not yet returned by :meth:`get`.
+        self.queued_bytes = 0
+        #: True once :meth:`get` has returned (or raised) the end of the stream.
+        self.ended = False
+
+    def put(self, chunk: bytes) -> None:
+        """Queue ``chunk`` (not empty) for :meth:`get`."""
+        self._queue.put_nowait(chunk)
+        self.queued_bytes += len(chunk)
+        if self.queued_bytes > QUEUE_WARN_BYTES and not self._warned:
+            self._warned = True
+            log.warning(
+                "%s: %.1f MiB received and not yet read: the consumer is not keeping up "
+                "(nothing is dropped; memory grows until it catches up)",
+                self._owner.name,
+                self.queued_bytes / 2**20,
+            )
+
+    def end(self, error: BaseException | None = None) -> None:
+        """End the stream after the chunks queued so far; :meth:`get` then raises ``error``
+        (once) or returns b"". Later calls are ignored by :meth:`get`."""
+        self._queue.put_nowait(_End(error))
+
+    async def get(self) -> bytes:
+        """Queued chunks joined (>= 1 byte, up to :data:`MAX_READ_BYTES` unless one chunk is
+        larger); b"" at the end of the stream, or its error once."""
+        if self.ended:
+            return b""
+        item = self._end or await self._queue.get()
+        if isinstance(item, _End):
+            self.ended = True
+            self.queued_bytes = 0
+            if item.error is not None:
+                raise item.error
+            return b""
+        parts, size = [item], len(item)
+        while size < MAX_READ_BYTES and not self._queue.empty():
+            nxt = self._queue.get_nowait()
+            if isinstance(nxt, _End):
+                self._end = nxt  # for the next call
+                break
+            parts.append(nxt)
+            size += len(nxt)
+        self.queued_bytes -= size
+        return parts[0] if len(parts) == 1 else b"".join(parts)

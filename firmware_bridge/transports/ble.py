@@ -15,6 +15,10 @@ Built around what breaks with bleak on a Raspberry Pi (FIELD-NOTES.md section 1)
   wall-clock budget with exponential backoff. The cached ``BLEDevice`` is tried first;
   only if BlueZ has forgotten the device is there a scan, for that one address. A
   disconnect reported by an old client is ignored.
+* Every step that waits on BlueZ (the adapter lock, starting, listening and stopping a
+  scan, connecting, subscribing) has a time limit: BlueZ sometimes never answers.
+* One task per transport connects, then reconnects after drops: a caller that gives up
+  waiting (``wait_for(read(), ...)``) does not cancel a connect half-way.
 * The ATT payload size (MTU - 3) is logged, never relied on: frames may span
   notifications, and bytes are delivered as they come.
 
@@ -45,7 +49,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError,
 
 from .. import spec
 from ..errors import DeviceNotFoundError, TransportError
-from ._base import EventCallback, Transport
+from ._base import ChunkQueue, EventCallback, Transport, future_failed
 
 __all__ = [
     "ALLOW_ENV",
@@ -62,15 +66,20 @@ log = logging.getLogger(__name__)
 #: factory): comma-separated addresses this process may connect to. Unset = any.
 ALLOW_ENV: Final = "GAITEDGE_BLE_ALLOW"
 
-#: Most bytes one :meth:`BleTransport.read` returns when notifications have queued up.
-_MAX_READ_BYTES: Final = 64 * 1024
 #: Longest a disconnect may take before we stop waiting for it, s (BlueZ allows 10 s).
 _DISCONNECT_TIMEOUT_S: Final = 3.0
+#: Longest wait for BlueZ to stop a scan, s (it sometimes never answers, FIELD-NOTES §1b).
+_SCAN_STOP_TIMEOUT_S: Final = 3.0
 #: How long a device seen by a scan is trusted to still be known to BlueZ, s.
 _SEEN_MAX_AGE_S: Final = 120.0
 _ADDRESS_RE: Final = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")
-#: Errors of one failed connect attempt (D-Bus broken pipes are OSError, dbus EOFError).
-_ATTEMPT_ERRORS: Final = (BleakError, TransportError, TimeoutError, OSError, EOFError)
+#: Errors of one failed connect attempt (D-Bus broken pipes are OSError, dbus EOFError;
+#: TransportError is an OSError).
+_ATTEMPT_ERRORS: Final = (BleakError, TimeoutError, OSError, EOFError)
+
+
+class _AmbiguousTarget(TransportError):
+    """Several insoles match a name prefix: retrying cannot help, the user must choose."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -186,7 +195,8 @@ async def _scan_locked(
 ) -> dict[str, tuple[BLEDevice, AdvertisementData]]:
     """Scan (the caller holds :func:`adapter_lock`) and return the accepted devices by address.
 
-    Stops after ``timeout_s`` s, or as soon as ``stop_when(found)`` is true.
+    Stops after ``timeout_s`` s (starting the scan included), or as soon as
+    ``stop_when(found)`` is true; stopping takes at most :data:`_SCAN_STOP_TIMEOUT_S` more.
     """
     found: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
     done = asyncio.Event()
@@ -201,19 +211,27 @@ async def _scan_locked(
 
     scanner = BleakScanner(on_advert, backend=None if backend is None else backend.scanner)
     log.debug("BLE scan for up to %.1f s", timeout_s)
+    end = time.monotonic() + timeout_s
     try:
-        await scanner.start()
-    except BleakError as e:
-        raise _scan_error(e) from e
-    try:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                await done.wait()
-    finally:
         try:
-            await scanner.stop()
-        except BleakError as e:  # BlueZ: InProgress after discovery already ended (#2021)
-            log.debug("stopping the BLE scan failed, ignored: %s", e)
+            async with asyncio.timeout(timeout_s):
+                await scanner.start()
+        except BleakError as e:
+            raise _scan_error(e) from e
+        except TimeoutError:  # BlueZ sometimes never answers (FIELD-NOTES §1b)
+            raise TransportError(
+                f"the BLE scan did not start within {timeout_s:.1f} s: BlueZ is not answering; "
+                "if this repeats, `sudo systemctl restart bluetooth`"
+            ) from None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, end - time.monotonic())):
+                await done.wait()
+    finally:  # also after a failed start: discovery may be on (stop() is a no-op if not)
+        try:
+            async with asyncio.timeout(_SCAN_STOP_TIMEOUT_S):
+                await scanner.stop()
+        except (BleakError, TimeoutError) as e:  # InProgress after discovery ended (#2021)
+            log.debug("stopping the BLE scan failed, ignored: %s", _describe(e))
     return found
 
 
@@ -316,8 +334,10 @@ class BleTransport(Transport):
         The insole: ``"AA:BB:CC:DD:EE:FF"``, or a ``BLEDevice`` from a scan
         (:attr:`InsoleAdvert.device`). Give this or ``name_prefix``.
     name_prefix : str, optional
-        Connect to the first insole heard whose advertised name starts with this, e.g.
-        ``"GaitEdge-L"``. After it is found, reconnects go to that same address.
+        Connect to the insole whose advertised name starts with this, e.g.
+        ``"GaitEdge-L"``, listening the whole ``scan_timeout_s``: if several are heard,
+        :meth:`connect` raises and lists them (then connect by address). After it is
+        found, reconnects go to that same address.
     allowed_addresses : iterable of str, optional
         If given, only these addresses may be connected to; others are refused (an
         address target at once, a name match is passed over).
@@ -418,12 +438,11 @@ class BleTransport(Transport):
         self.name = self.address_ or f"name={name_prefix}"
 
         self._client: BleakClient | None = None
-        self._queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+        self._chunks = ChunkQueue(self)
         self._lost = asyncio.Event()
         self._t_lost = 0.0
-        self._open_lock = asyncio.Lock()
         self._supervisor: asyncio.Task[None] | None = None
-        self._eof = False
+        self._up: asyncio.Future[None] | None = None  # the supervisor's first connect
         self._closed = False
 
     @classmethod
@@ -458,24 +477,27 @@ class BleTransport(Transport):
     async def connect(self) -> None:
         """Connect and subscribe (:meth:`read` does this on its first call).
 
+        The connecting is done by a task of the transport: cancelling this call does not
+        cancel it (a later call waits for the same attempt), :meth:`aclose` does.
+
         Raises
         ------
         DeviceNotFoundError
             No matching insole was heard within ``open_budget_s``.
         TransportError
             Every attempt within ``open_budget_s`` failed (the message has the last error),
-            or the transport is closed.
+            several insoles match ``name_prefix``, or the transport is (or was meanwhile)
+            closed.
         """
         if self._closed:
             raise TransportError(f"BLE transport {self.name} is closed; make a new one")
-        async with self._open_lock:
-            if self._supervisor is not None:
-                return
-            await self._connect_within(time.monotonic(), self.open_budget_s)
-            self._emit("connected", detail=self._link_detail())
+        up = self._up
+        if up is None or future_failed(up):  # not tried yet, or failed: try (again)
+            up = self._up = asyncio.get_running_loop().create_future()
             self._supervisor = asyncio.create_task(
-                self._supervise(), name=f"gaitedge-ble {self.name}"
+                self._supervise(up), name=f"gaitedge-ble {self.name}"
             )
+        await asyncio.shield(up)
 
     async def read(self) -> bytes:
         """Wait for the next bytes (>= 1); b"" once closed or reconnection is given up.
@@ -485,57 +507,46 @@ class BleTransport(Transport):
         TransportError
             On the first call, if the insole cannot be connected (see :meth:`connect`).
         """
-        if self._eof or self._closed:
+        if self._closed or self._chunks.ended:
             return b""
-        if self._supervisor is None:
-            await self.connect()
-        item = await self._queue.get()
-        if not isinstance(item, bytes):
-            return self._finish(item)
-        if self._queue.empty():
-            return item
-        parts, size = [item], len(item)
-        while size < _MAX_READ_BYTES and not self._queue.empty():
-            nxt = self._queue.get_nowait()
-            if not isinstance(nxt, bytes):
-                self._queue.put_nowait(nxt)  # keep the end marker for the next call
-                break
-            parts.append(nxt)
-            size += len(nxt)
-        return b"".join(parts)
-
-    def _finish(self, item: BaseException | None) -> bytes:
-        self._eof = True
-        if item is not None:
-            raise item
-        return b""
+        up = self._up
+        if up is None or not up.done() or future_failed(up):
+            try:
+                await self.connect()
+            except TransportError:
+                if self._closed:  # aclose() ran meanwhile: that is the end of the stream
+                    return b""
+                raise
+        return await self._chunks.get()
 
     async def aclose(self) -> None:
-        """Stop reconnecting and disconnect. Idempotent; never raises."""
+        """Stop connecting or reconnecting, and disconnect. Idempotent; never raises."""
         if self._closed:
             return
         self._closed = True
         try:
             task, self._supervisor = self._supervisor, None
             if task is not None:
-                task.cancel()
+                task.cancel()  # a connect in progress lets go of the adapter lock at once
                 await asyncio.wait({task})
                 if not task.cancelled() and task.exception() is not None:
                     log.debug("%s: supervisor had failed: %r", self.name, task.exception())
+            if self._up is not None:
+                future_failed(self._up)  # an error nobody awaited counts as seen
             client, self._client = self._client, None  # its disconnect callback is now stale
             if client is not None:
                 await self._disconnect_quietly(client)
         except Exception:  # aclose never raises
             log.exception("%s: error while closing", self.name)
         finally:
-            self._queue.put_nowait(None)
+            self._chunks.end()
 
     # ------------------------------------------------------------------ bleak callbacks
 
     def _on_notify(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         """Notification: only queue the bytes (runs on the event loop; must not block)."""
         if data and not self._closed:
-            self._queue.put_nowait(bytes(data))
+            self._chunks.put(bytes(data))
 
     def _on_disconnected(self, client: BleakClient) -> None:
         """Disconnect callback: wake the supervisor, unless an old client reports it."""
@@ -557,9 +568,16 @@ class BleTransport(Transport):
                 "environment variable, comma-separated)"
             )
 
-    async def _supervise(self) -> None:
-        """Wait for a drop, then reconnect within the budget; report what happened."""
+    async def _supervise(self, up: asyncio.Future[None]) -> None:
+        """Connect (then resolve ``up``); after each drop, reconnect within the budget."""
         try:
+            try:
+                await self._connect_within(time.monotonic(), self.open_budget_s)
+            except TransportError as e:
+                up.set_exception(e)
+                return
+            self._emit("connected", detail=self._link_detail())
+            up.set_result(None)
             while True:
                 await self._lost.wait()
                 self._lost.clear()
@@ -573,14 +591,22 @@ class BleTransport(Transport):
                     await self._connect_within(t_down, self.reconnect_budget_s)
                 except TransportError as e:
                     self._emit("gave_up", gap_s=time.monotonic() - t_down, detail=str(e))
-                    self._queue.put_nowait(None)
+                    self._chunks.end()
                     return
                 self._emit(
                     "reconnected", gap_s=time.monotonic() - t_down, detail=self._link_detail()
                 )
-        except Exception as e:  # a bug or an on_event that raised: end the stream, loudly
+        except Exception as e:  # a bug: fail connect() or end the stream, loudly
             log.exception("%s: BLE supervisor failed", self.name)
-            self._queue.put_nowait(e)
+            if up.done():
+                self._chunks.end(e)
+            else:
+                up.set_exception(e)
+        finally:  # cancelled by aclose() while connecting
+            if not up.done():
+                up.set_exception(
+                    TransportError(f"BLE transport {self.name} was closed while connecting")
+                )
 
     async def _connect_within(self, t_start: float, budget_s: float | None) -> None:
         """Attempt to connect until it works or ``budget_s`` after ``t_start`` has passed.
@@ -593,14 +619,14 @@ class BleTransport(Transport):
         attempt = 0
         last: BaseException | None = None
         while True:
-            if self._closed:
-                raise TransportError(f"BLE transport {self.name} was closed while connecting")
             if deadline is not None and time.monotonic() >= deadline:
                 break
             attempt += 1
             try:
                 await self._attempt(deadline)
                 return
+            except _AmbiguousTarget:
+                raise
             except _ATTEMPT_ERRORS as e:
                 last = e
                 log.info("%s: connect attempt %d failed: %s", self.name, attempt, _describe(e))
@@ -619,6 +645,8 @@ class BleTransport(Transport):
         )
         if isinstance(last, DeviceNotFoundError):
             raise DeviceNotFoundError(msg) from last
+        if isinstance(last, TransportError):  # ours: its message says what to do
+            raise TransportError(msg) from last
         raise TransportError(
             f"{msg}. Is the insole on, charged and within a few metres? On a Raspberry Pi, "
             "turning Wi-Fi off or to 5 GHz often cures le-connection-abort-by-local"
@@ -630,22 +658,39 @@ class BleTransport(Transport):
         def left(limit: float) -> float:
             return limit if deadline is None else max(0.0, min(limit, deadline - time.monotonic()))
 
-        async with asyncio.timeout(left(self.connect_timeout_s)):
-            lock = adapter_lock()
-            await lock.acquire()
+        lock = adapter_lock()
+        limit = left(self.connect_timeout_s)
+        try:
+            async with asyncio.timeout(limit):
+                await lock.acquire()
+        except TimeoutError:
+            raise TimeoutError(
+                f"timed out after {limit:.1f} s waiting for the Bluetooth adapter: another "
+                "shoe is scanning or connecting"
+            ) from None
         try:
             device = self._device
             if device is None:
-                device = await self._find_locked(left(self.scan_timeout_s))
+                window = left(self.scan_timeout_s)
+                try:  # a backstop: the scan bounds its own start, window and stop
+                    async with asyncio.timeout(window + _SCAN_STOP_TIMEOUT_S + 1.0):
+                        device = await self._find_locked(window)
+                except TimeoutError:
+                    raise TimeoutError(
+                        f"scanning for {self.name} did not end in time: BlueZ is not answering"
+                    ) from None
             client = BleakClient(
                 device,
                 disconnected_callback=self._on_disconnected,
                 timeout=self.connect_timeout_s,
                 backend=None if self.backend is None else self.backend.client,
             )
+            limit = left(self.connect_timeout_s)
+            doing = f"connecting to {device.address}"
             try:
-                async with asyncio.timeout(left(self.connect_timeout_s)):
+                async with asyncio.timeout(limit):
                     await client.connect()
+                    doing = f"subscribing to the notifications of {device.address}"
                     char = client.services.get_characteristic(spec.BLE_DATA_CHAR_UUID)
                     if char is None:
                         raise TransportError(
@@ -656,8 +701,9 @@ class BleTransport(Transport):
                     await client.start_notify(char, self._on_notify)
                 if not client.is_connected:
                     raise BleakError("the link dropped while subscribing")
-                if self._closed:
-                    raise TransportError(f"BLE transport {self.name} was closed while connecting")
+            except TimeoutError as e:
+                await self._disconnect_quietly(client)
+                raise TimeoutError(f"timed out after {limit:.1f} s {doing}") from e
             except BaseException:
                 await self._disconnect_quietly(client)
                 raise
@@ -697,8 +743,13 @@ class BleTransport(Transport):
 
         what = address or f"a name starting with {prefix!r}"
         log.info("%s: scanning up to %.1f s for %s", self.name, timeout_s, what)
+        # By address: the first advert will do. By name: listen the whole window, so that a
+        # second matching insole is noticed rather than the first one heard winning.
         found = await _scan_locked(
-            timeout_s, accept, backend=self.backend, stop_when=lambda _found: True
+            timeout_s,
+            accept,
+            backend=self.backend,
+            stop_when=None if address is None else (lambda _found: True),
         )
         if not found:
             extra = ""
@@ -712,7 +763,17 @@ class BleTransport(Transport):
                 f"no BLE insole with {what} heard in {timeout_s:.1f} s: is it on and "
                 f"advertising (not connected to another phone or computer)?{extra}"
             )
-        device, adv = max(found.values(), key=lambda d: d[1].rssi)
+        if len(found) > 1:
+            listed = "; ".join(
+                f"{a} ({_advert_name(d, adv)}, {adv.rssi} dBm)"
+                for a, (d, adv) in sorted(found.items())
+            )
+            raise _AmbiguousTarget(
+                f"{len(found)} BLE insoles with {what} heard: {listed}; connect by address "
+                "instead (ble://AA:BB:CC:DD:EE:FF), or add only yours to allowed_addresses "
+                f"({ALLOW_ENV})"
+            )
+        ((device, adv),) = found.values()
         name = _advert_name(device, adv)
         if name is not None:
             self.device_name_ = name

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import DeviceNotFoundError, TransportError
-from ._base import EventCallback, Transport
+from ._base import ChunkQueue, EventCallback, Transport, future_failed
 
 if TYPE_CHECKING:
     import serial
@@ -46,19 +46,12 @@ log = logging.getLogger(__name__)
 #: Longest a reader-thread read() blocks before it looks at the stop flag again, s.
 #: aclose() also wakes it at once (``Serial.cancel_read``); this is the fallback.
 _READ_TIMEOUT_S: Final = 0.2
-#: Most bytes one :meth:`SerialTransport.read` returns when chunks have queued up.
-_MAX_READ_BYTES: Final = 64 * 1024
+#: Longest aclose() (or a failed open) waits for the reader thread to end, s.
+_JOIN_TIMEOUT_S: Final = _READ_TIMEOUT_S + 5.0
 #: Where udev puts stable, per-device links to serial ports.
 _BY_ID_DIR: Final = "/dev/serial/by-id"
 #: open() errnos that mean "no such device (any more)".
 _GONE_ERRNOS: Final = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EIO})
-
-
-class _End:
-    """Queue marker: the reader thread has stopped; read() returns b"" from now on."""
-
-
-_END: Final = _End()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -180,7 +173,10 @@ def _open_error(port: str, e: BaseException) -> TransportError:
             "exclusively; close the other program (serial monitor, a second gaitedge, "
             "ModemManager probing a new ttyACM) and retry"
         )
-    return TransportError(f"cannot open serial port {port}: {why}")
+    return TransportError(
+        f"cannot open serial port {port}: {why}; is it the insole's port, and does its "
+        "driver accept the baud rate? `python -m serial.tools.list_ports -v` lists ports"
+    )
 
 
 class SerialTransport(Transport):
@@ -256,10 +252,9 @@ class SerialTransport(Transport):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[bytes | _End | BaseException] = asyncio.Queue()
+        self._chunks = ChunkQueue(self)
         self._opening: asyncio.Future[None] | None = None
         self._exited: asyncio.Future[None] | None = None
-        self._eof = False
         self._closed = False
 
     # ------------------------------------------------------------------ async side
@@ -274,6 +269,13 @@ class SerialTransport(Transport):
         TransportError
             The port is busy, not permitted, or several USB devices match.
         """
+        failed = self._opening
+        if failed is not None and future_failed(failed):
+            # An open that failed while nobody waited for it (its caller was cancelled):
+            # let the old thread end, then try again.
+            await self._join(self._thread, self._exited)
+            if self._opening is failed:
+                self._opening = None
         if self._closed:
             raise TransportError(f"serial port {self.name} is closed; make a new transport")
         if self._opening is None:
@@ -290,7 +292,7 @@ class SerialTransport(Transport):
         try:
             await asyncio.shield(opening)
         except BaseException:
-            if opening.done() and self._opening is opening:  # it failed (not our caller)
+            if future_failed(opening) and self._opening is opening:  # it failed (not our caller)
                 self._opening = None  # a later read() or open() tries again
                 await self._join(thread, exited)
             raise
@@ -303,37 +305,18 @@ class SerialTransport(Transport):
         TransportError
             On the first call, if the port cannot be opened (see :meth:`open`).
         """
-        if self._eof or self._closed:
+        if self._closed or self._chunks.ended:
             return b""
-        if self._opening is None or not self._opening.done():
+        opening = self._opening
+        if opening is None or not opening.done() or future_failed(opening):
             await self.open()
-        item = await self._queue.get()
-        if not isinstance(item, bytes):
-            return self._finish(item)
-        if self._queue.empty():
-            return item
-        parts, size = [item], len(item)
-        while size < _MAX_READ_BYTES and not self._queue.empty():
-            nxt = self._queue.get_nowait()
-            if not isinstance(nxt, bytes):
-                self._queue.put_nowait(nxt)  # keep the marker for the next call
-                break
-            parts.append(nxt)
-            size += len(nxt)
-        return b"".join(parts)
-
-    def _finish(self, item: _End | BaseException) -> bytes:
-        self._eof = True
-        if isinstance(item, BaseException):
-            raise item
-        return b""
+        return await self._chunks.get()
 
     async def aclose(self) -> None:
         """Stop the reader thread and close the port. Idempotent; never raises."""
         if self._closed:
             return
         self._closed = True
-        self._eof = True
         try:
             self._stop.set()
             with self._lock:
@@ -341,8 +324,8 @@ class SerialTransport(Transport):
                     self._ser.cancel_read()  # wake the thread out of select() now
             await self._join(self._thread, self._exited)
             opening = self._opening
-            if opening is not None and opening.done() and not opening.cancelled():
-                opening.exception()  # an open error nobody awaited: mark it seen
+            if opening is not None:
+                future_failed(opening)  # an open error nobody awaited: mark it seen
         except Exception:  # aclose never raises
             log.exception("%s: error while closing", self.name)
 
@@ -353,10 +336,14 @@ class SerialTransport(Transport):
         if thread is None or exited is None:
             return
         if not exited.done():
-            await asyncio.wait({exited}, timeout=_READ_TIMEOUT_S + 5.0)
-        thread.join(timeout=1.0)
+            await asyncio.wait({exited}, timeout=_JOIN_TIMEOUT_S)
+        if thread.is_alive():  # it has posted its last callback and is returning
+            await asyncio.to_thread(thread.join, 1.0)
         if thread.is_alive():
-            log.warning("%s: reader thread did not stop", self.name)
+            log.warning(
+                "%s: reader thread did not stop; the port stays locked until this process exits",
+                self.name,
+            )
 
     # ------------------------------------------------------------------ reader thread
 
@@ -393,16 +380,16 @@ class SerialTransport(Transport):
                 if ser is not None:
                     gap = time.monotonic() - t_down
                     self._emit_later("reconnected", gap_s=gap, detail=self._opened_detail())
-            self._post(self._queue.put_nowait, _END)
+            self._post(self._chunks.end)
         except BaseException as e:  # a bug: hand it to read() rather than lose it
             log.exception("%s: reader thread failed", self.name)
             if ser is not None:
                 self._drop(ser)
-            self._post(self._queue.put_nowait, e)
+            self._post(self._chunks.end, e)
         finally:
             self._post(_set_result, exited)
 
-    def _pump(self, ser: serial.Serial) -> OSError | None:
+    def _pump(self, ser: serial.Serial) -> OSError | termios.error | None:
         """Move bytes to the loop until stopped (None) or the port fails (its error)."""
         while not self._stop.is_set():
             try:
@@ -411,10 +398,12 @@ class SerialTransport(Transport):
                     more = ser.in_waiting
                     if more:
                         chunk += ser.read(more)
-            except OSError as e:  # SerialException is an OSError; EIO after an unplug
+            # SerialException is an OSError (EIO after an unplug); termios.error is not one
+            # but comes from the same unplug when pyserial asks the driver for in_waiting.
+            except (OSError, termios.error) as e:
                 return e
             if chunk:
-                self._post(self._queue.put_nowait, chunk)
+                self._post(self._chunks.put, chunk)
         return None
 
     def _reopen(self, t_down: float) -> serial.Serial | None:

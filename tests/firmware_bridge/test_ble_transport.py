@@ -9,6 +9,7 @@ notifications, link drops, failing connects and forgotten devices.
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 import time
 from collections.abc import AsyncIterator
@@ -31,8 +32,8 @@ from firmware_bridge.codec import (
 )
 from firmware_bridge.errors import DeviceNotFoundError, TransportError
 from firmware_bridge.recording import Recording
-from firmware_bridge.transports import TransportEvent, open_transport
-from firmware_bridge.transports.ble import ALLOW_ENV, BleTransport, scan_insoles
+from firmware_bridge.transports import TransportEvent, ble, open_transport
+from firmware_bridge.transports.ble import ALLOW_ENV, BleTransport, adapter_lock, scan_insoles
 from firmware_bridge.transports.ble_sim import SimRadio, VirtualPeripheral, paced_source
 
 ADDR_L = "C0:FF:EE:00:00:A1"
@@ -168,7 +169,7 @@ async def test_connect_by_name_prefix(radio: SimRadio) -> None:
     radio.add_insole(ADDR_R, NAME_R, counting_source())
     radio.add_insole(ADDR_L, NAME_L, counting_source())
     events: list[TransportEvent] = []
-    async with transport(radio, None, events, name_prefix="GaitEdge-L") as t:
+    async with transport(radio, None, events, name_prefix="GaitEdge-L", scan_timeout_s=0.2) as t:
         assert t.name == "name=GaitEdge-L"
         values = counters(await read_n(t, 10 * COUNTER.size))
     assert values[:10] == list(range(10))
@@ -361,6 +362,145 @@ async def test_a_forgotten_device_is_found_again_by_scanning_for_that_address(
         await read_n(t, 10 * COUNTER.size)
     assert kinds(events) == ["connected", "disconnected", "reconnected"]
     assert [k for _, k in radio.scans] == ["scan", "scan"]
+
+
+async def test_a_reader_polling_with_timeouts_still_connects(radio: SimRadio) -> None:
+    """Cancelling read() during the first connect does not throw the attempt away."""
+    p = radio.add_insole(ADDR_L, NAME_L, counting_source(), connect_delay_s=0.3)
+    events: list[TransportEvent] = []
+    got = b""
+    async with transport(radio, ADDR_L, events) as t:
+        for _ in range(15):
+            try:
+                got += await asyncio.wait_for(t.read(), 0.1)
+            except TimeoutError:
+                continue
+            break
+    assert got
+    assert p.connect_attempts == 1
+    assert kinds(events) == ["connected"]
+
+
+async def test_an_on_event_that_raises_is_logged_and_ignored(
+    radio: SimRadio, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = radio.add_insole(ADDR_L, NAME_L, counting_source())
+
+    def on_event(event: TransportEvent) -> None:
+        raise RuntimeError(f"bug in on_event ({event.kind})")
+
+    async with BleTransport(ADDR_L, backend=radio.backend, on_event=on_event) as t:
+        await read_n(t, 10 * COUNTER.size)
+        assert t.is_connected
+    assert len(p.clients) == 1  # no second, unmanaged link
+    assert "on_event failed; ignored" in caplog.text and "bug in on_event" in caplog.text
+
+
+async def test_aclose_during_the_first_connect_ends_a_pending_read(radio: SimRadio) -> None:
+    p = radio.add_insole(ADDR_L, NAME_L, counting_source(), connect_delay_s=0.3)
+    t = transport(radio, ADDR_L, [])
+    reader = asyncio.create_task(t.read())
+    await asyncio.sleep(0.1)  # connecting, holding the adapter lock
+    t0 = time.monotonic()
+    await t.aclose()
+    assert time.monotonic() - t0 < 0.1  # did not wait for the connect to finish
+    assert not adapter_lock().locked()
+    assert await asyncio.wait_for(reader, 1.0) == b""
+    assert await t.read() == b""
+    assert not p.is_connected
+    with pytest.raises(TransportError, match="closed"):
+        await t.connect()
+
+
+async def test_a_hung_scan_start_fails_within_the_open_budget(
+    radio: SimRadio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    radio.add_insole(ADDR_L, NAME_L, counting_source())
+
+    async def hang(self: object) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(radio.scanner_backend, "start", hang)
+    t = transport(radio, ADDR_L, [], open_budget_s=0.4, scan_timeout_s=0.2)
+    t0 = time.monotonic()
+    with pytest.raises(TransportError, match="scan did not start within") as info:
+        await asyncio.wait_for(t.read(), 2.0)
+    assert time.monotonic() - t0 < 0.8
+    assert "le-connection-abort" not in str(info.value)  # no hint for another problem
+    assert not adapter_lock().locked()
+    await t.aclose()
+
+
+async def test_a_hung_scan_stop_is_given_up_on(
+    radio: SimRadio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    radio.add_insole(ADDR_L, NAME_L, counting_source())
+    stop = radio.scanner_backend.stop
+
+    async def stop_then_hang(self: object) -> None:
+        await stop(self)  # type: ignore[arg-type]
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(radio.scanner_backend, "stop", stop_then_hang)
+    monkeypatch.setattr(ble, "_SCAN_STOP_TIMEOUT_S", 0.1)
+    t0 = time.monotonic()
+    found = await asyncio.wait_for(scan_insoles(0.1, backend=radio.backend), 2.0)
+    assert [a.address for a in found] == [ADDR_L]
+    assert time.monotonic() - t0 < 0.5
+    async with transport(radio, ADDR_L, []) as t:  # and then connects (the cached device)
+        await asyncio.wait_for(t.connect(), 2.0)
+
+
+async def test_timeouts_say_what_was_waited_for(radio: SimRadio) -> None:
+    radio.add_insole(ADDR_L, NAME_L, counting_source(), connect_delay_s=0.5)
+    await scan_insoles(0.1, backend=radio.backend)  # cached: no scan in the attempts
+    async with adapter_lock():  # another shoe is connecting
+        t = transport(radio, ADDR_L, [], connect_timeout_s=0.1, open_budget_s=0.15)
+        with pytest.raises(TransportError, match="waiting for the Bluetooth adapter: another shoe"):
+            await t.connect()
+        await t.aclose()
+    t = transport(radio, ADDR_L, [], connect_timeout_s=0.1, open_budget_s=0.15)
+    with pytest.raises(TransportError, match=rf"timed out after 0.1 s connecting to {ADDR_L}"):
+        await t.connect()
+    await t.aclose()
+
+
+async def test_name_prefix_with_two_insoles_in_range_lists_them(radio: SimRadio) -> None:
+    other = "C0:FF:EE:00:00:A3"
+    radio.add_insole(ADDR_L, NAME_L, counting_source(), rssi=-50)
+    radio.add_insole(other, "GaitEdge-L-00A3", counting_source(), rssi=-70)
+    radio.drop_link(other, 0.1)  # heard only later in the scan window
+    t = transport(radio, None, [], name_prefix="GaitEdge-L", scan_timeout_s=0.3)
+    t0 = time.monotonic()
+    with pytest.raises(TransportError, match="2 BLE insoles with a name starting") as info:
+        await t.connect()
+    assert time.monotonic() - t0 < 1.0  # not retried for the whole open budget
+    msg = str(info.value)
+    assert f"{ADDR_L} ({NAME_L}, -50 dBm)" in msg and f"{other} (GaitEdge-L-00A3, -70 dBm)" in msg
+    assert "connect by address" in msg and not isinstance(info.value, DeviceNotFoundError)
+    assert not radio[ADDR_L].clients and not radio[other].clients
+    assert len(radio.scans) == 1
+    await t.aclose()
+
+
+async def test_a_consumer_falling_behind_is_warned_once_and_loses_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    t = BleTransport(ADDR_L)
+    chunks = [bytes([i % 256]) * 20_000 for i in range(900)]  # 18 MB of notifications
+    with caplog.at_level(logging.WARNING):
+        for chunk in chunks:
+            t._on_notify(None, bytearray(chunk))  # type: ignore[arg-type]
+    warnings = [r for r in caplog.records if "not yet read" in r.getMessage()]
+    assert len(warnings) == 1 and ADDR_L in warnings[0].getMessage()
+    got = bytearray()
+    while len(got) < 18_000_000:
+        chunk = await t._chunks.get()  # what read() returns once connected
+        assert 0 < len(chunk) < 100_000
+        got += chunk
+    assert got == b"".join(chunks) and t._chunks.queued_bytes == 0
+    await t.aclose()
+    assert await t.read() == b""
 
 
 # ---------------------------------------------------------------------- two shoes

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import random
+import termios
 import threading
 import time
 import tty
@@ -36,7 +38,7 @@ from firmware_bridge.codec import (
 )
 from firmware_bridge.errors import DeviceNotFoundError, TransportError
 from firmware_bridge.recording import Recording
-from firmware_bridge.transports import TransportEvent, open_transport
+from firmware_bridge.transports import TransportEvent, open_transport, serial_port
 from firmware_bridge.transports.serial_port import (
     SerialTransport,
     find_usb_port,
@@ -200,6 +202,36 @@ async def test_aclose_without_open_and_read_after_close(pty: Pty) -> None:
         assert await t2.read() == b""
 
 
+async def test_an_open_that_failed_after_its_reader_gave_up_is_tried_again(pty: Pty) -> None:
+    t = SerialTransport(pty.path)
+    real_open = t._open_port
+    calls = 0
+
+    def busy_at_first() -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            time.sleep(0.2)  # e.g. ModemManager probing the new port
+            raise TransportError(f"serial port {pty.path} is busy")
+        return real_open()
+
+    t._open_port = busy_at_first  # type: ignore[method-assign]
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(t.read(), 0.05)  # gives up while the port is opening
+        await asyncio.sleep(0.3)  # the open has failed meanwhile, with nobody waiting
+        pty.write(b"second try")
+        assert await read_n(t, 10) == b"second try"
+        assert calls == 2
+    finally:
+        await t.aclose()
+
+
+def test_open_errors_say_what_to_check() -> None:
+    msg = str(serial_port._open_error("/dev/ttyS7", OSError(errno.EINVAL, "Invalid argument")))
+    assert "/dev/ttyS7" in msg and "baud rate" in msg and "list_ports" in msg
+
+
 def test_bad_arguments_are_value_errors() -> None:
     with pytest.raises(ValueError, match="usb:VID:PID"):
         SerialTransport("usb:2e8a")
@@ -257,6 +289,29 @@ async def test_gives_up_after_the_budget(pty: Pty, tmp_path: Path) -> None:
         assert 0.3 <= gave_up.gap_s < 0.6
         assert "not found" in gave_up.detail
         assert await t.read() == b""
+
+
+async def test_a_termios_error_while_reading_reopens_the_port(
+    pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail = threading.Event()
+
+    class Flaky(serial_port._serial_class()):  # type: ignore[misc]
+        def read(self, size: int = 1) -> bytes:
+            if fail.is_set():
+                fail.clear()
+                raise termios.error(errno.EIO, "Input/output error")  # not an OSError
+            return super().read(size)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(serial_port, "_serial_class", lambda: Flaky)
+    async with opened(pty.path, retry_initial_s=0.05) as (t, events):
+        pty.write(b"one")
+        assert await read_n(t, 3) == b"one"
+        fail.set()
+        await wait_for_event(events, "reconnected")
+        pty.write(b"two")
+        assert await read_n(t, 3) == b"two"
+        assert [e.kind for e in events] == ["connected", "disconnected", "reconnected"]
 
 
 # ---------------------------------------------------------------------- no busy-waiting
