@@ -24,7 +24,7 @@ import os
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +32,10 @@ import numpy.typing as npt
 from firmware_bridge.errors import GaitedgeError
 
 from .gru import GRUWeights
-from .quant import Storage, weights_from_arrays, weights_to_arrays
+
+if TYPE_CHECKING:
+    from .backends import Backend, BackendKind
+from .quant import Storage, storage_error, weights_from_arrays, weights_to_arrays
 
 __all__ = ["FORMAT_VERSION", "Channel", "Model", "ModelFileError", "load_model", "save_model"]
 
@@ -100,6 +103,32 @@ class Model:
     storage: Storage
     meta: dict[str, Any]
 
+    @property
+    def packet_size(self) -> int | None:
+        """K of the packet graph, if the model has one."""
+        packet = self.meta.get("tflite", {}).get("packet")
+        return None if packet is None else int(packet["packet_size"])
+
+    def backend(self, kind: BackendKind = "numpy", *, xnnpack: bool = True) -> Backend:
+        """An engine over this model: ``numpy`` (the weights) or ``tflite`` (the twins)."""
+        from .backends import make_backend
+
+        if kind == "numpy":
+            return make_backend(self.weights, "numpy")
+        twins = self.meta.get("tflite") or {}
+        if "step" not in twins:
+            raise ModelFileError(
+                f"model {self.name!r} has no .tflite twin; re-export it with tflite=True "
+                "or use the numpy backend"
+            )
+        packet = twins.get("packet")
+        return make_backend(
+            self.path / twins["step"]["file"],
+            "tflite",
+            packet_model=None if packet is None else self.path / packet["file"],
+            xnnpack=xnnpack,
+        )
+
     def normalise(self, x: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """``(x - mean) / std`` as float32; ``x`` (..., n_inputs) in the input units."""
         return ((np.asarray(x, dtype=np.float32) - self.mean) / self.std).astype(np.float32)
@@ -153,11 +182,32 @@ def save_model(
     std: npt.ArrayLike,
     sample_rate_hz: float,
     storage: Storage = "int8",
+    packet_size: int | None = 4,
+    tflite: bool = True,
+    reference_input: npt.ArrayLike | None = None,
+    card: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``model.npz`` and ``model.json`` into ``directory`` (created if needed).
+    """Write a model directory: ``model.npz``, ``model.json``, the .tflite twins, ``CARD.md``.
 
-    ``extra`` is merged into model.json (training data, metrics, tflite files …).
+    Parameters
+    ----------
+    storage : {"float32", "float16", "int8"}
+        How ``model.npz`` stores the weights; the .tflite twins are int8 when this is int8,
+        else float32.
+    packet_size : int or None
+        K of the packet graph ``model_packet.tflite`` (samples per stream per invoke); None
+        writes only the per-step graph.
+    tflite : bool
+        Write the .tflite twins (needs ``pip install 'gaitedge[tflite]'``).
+    reference_input : array (T, n_streams, n_inputs), optional
+        Real input in the input units; when given, model.json and the card report each
+        storage's size and output error against float32 on it (``edge.quant``).
+    card : str, optional
+        CARD.md text; by default one is generated from the metadata.
+    extra : mapping, optional
+        Merged into model.json (training data, metrics …).
+
     Returns the path of model.json.
     """
     d = Path(directory)
@@ -165,6 +215,23 @@ def save_model(
     weights.validate()
     npz = d / "model.npz"
     np.savez(npz, **weights_to_arrays(weights, storage))
+    files: dict[str, Any] = {}
+    if tflite:
+        from .tflite_export import export_tflite
+
+        twin = "int8" if storage == "int8" else "float32"
+        step_path = export_tflite(weights, d / "model.tflite", storage=twin)
+        files["step"] = {"file": step_path.name, "storage": twin, "sha256": _sha256(step_path)}
+        if packet_size is not None:
+            packet_path = export_tflite(
+                weights, d / "model_packet.tflite", storage=twin, packet_size=packet_size
+            )
+            files["packet"] = {
+                "file": packet_path.name,
+                "storage": twin,
+                "packet_size": packet_size,
+                "sha256": _sha256(packet_path),
+            }
     meta: dict[str, Any] = {
         "format": "gaitedge-model",
         "format_version": FORMAT_VERSION,
@@ -187,11 +254,56 @@ def save_model(
             "parameters": weights.n_params,
         },
         "weights": {"file": npz.name, "storage": storage, "sha256": _sha256(npz)},
+        "tflite": files,
     }
+    if reference_input is not None:
+        x = (np.asarray(reference_input, np.float32) - np.asarray(mean, np.float32)) / np.asarray(
+            std, np.float32
+        )
+        meta["quantization"] = storage_error(weights, x)
     meta.update(extra or {})
     path = d / "model.json"
     path.write_text(json.dumps(meta, indent=2) + "\n")
+    (d / "CARD.md").write_text(card if card is not None else _card(meta))
     return path
+
+
+def _card(meta: Mapping[str, Any]) -> str:
+    """A model card from model.json alone (training data and metrics when it has them)."""
+    arch = meta["architecture"]
+    lines = [
+        f"# {meta['name']}",
+        "",
+        f"GRU, {arch['layers']} layer(s), hidden {arch['hidden']}, {arch['parameters']} "
+        f"parameters; {arch['inputs']} inputs at {meta['inputs']['sample_rate_hz']:g} Hz, "
+        f"{arch['outputs']} outputs. Weights stored as {meta['weights']['storage']}.",
+        "",
+        "## Inputs",
+        "",
+        *[f"- `{c['name']}` [{c['unit']}]" for c in meta["inputs"]["channels"]],
+        "",
+        "## Outputs",
+        "",
+        *[f"- `{c['name']}` [{c['unit']}]" for c in meta["outputs"]],
+        "",
+    ]
+    if meta.get("quantization"):
+        lines += [
+            "## Storage",
+            "",
+            "| storage | bytes | max abs output error | RMSE (vs float32) |",
+            "|---|---:|---:|---:|",
+            *[
+                f"| {k} | {v['bytes']:.0f} | {v['max_abs_error']:.2e} | {v['rmse']:.2e} |"
+                for k, v in meta["quantization"].items()
+            ],
+            "",
+        ]
+    for key in ("training", "metrics", "limits", "citation"):
+        if meta.get(key):
+            lines += [f"## {key.capitalize()}", "", "```json", json.dumps(meta[key], indent=2),
+                      "```", ""]  # fmt: skip
+    return "\n".join(lines)
 
 
 def load_model(directory: str | os.PathLike[str]) -> Model:
@@ -255,6 +367,17 @@ def load_model(directory: str | os.PathLike[str]) -> Model:
             f"{found[3]} layers, model.json says {expected[0]}, {expected[1]}, {expected[2]}, "
             f"{expected[3]}; re-export the model"
         )
+    for role, twin in (meta.get("tflite") or {}).items():
+        twin_path = d / twin.get("file", "?")
+        if not twin_path.is_file():
+            raise ModelFileError(
+                f"{twin_path}: {role} graph is missing; copy the whole model folder"
+            )
+        if _sha256(twin_path) != twin.get("sha256"):
+            raise ModelFileError(
+                f"{twin_path}: SHA-256 does not match model.json; the {role} graph was changed "
+                "or damaged: copy the model folder again"
+            )
     return Model(
         path=d,
         name=str(meta.get("name", d.name)),

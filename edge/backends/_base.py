@@ -106,7 +106,8 @@ class Backend(abc.ABC):
         Returns
         -------
         ndarray, shape (K, n_streams, n_outputs), float32
-            Equal to K calls of :meth:`step`; may be overwritten by the next call.
+            Equal to K calls of :meth:`step`; a new array (25 packets/s cost nothing, and a
+            reused buffer silently breaks callers that keep packets).
         """
 
     @property

@@ -97,3 +97,42 @@ def test_hash_matching_but_wrong_shapes(model_dir) -> None:
 def test_not_a_directory(tmp_path) -> None:
     with pytest.raises(ModelFileError, match="no such model directory"):
         load_model(tmp_path / "nope")
+
+
+def test_full_directory_runs_the_same_on_both_backends(tmp_path, walk_left, walk_right) -> None:
+    """model.npz and its .tflite twins give the same outputs on real gait (int8 storage)."""
+    pytest.importorskip("ai_edge_litert", reason="LiteRT is in the tflite extra")
+    x = np.stack([walk_left.imu[:400], walk_right.imu[:400]], axis=1)
+    save_model(tmp_path / "m", GRUWeights.random(6, 32, 3, seed=2), name="twin", inputs=IMU,
+               outputs=OUT, mean=x.mean((0, 1)), std=x.std((0, 1)), sample_rate_hz=100.0,
+               storage="int8", packet_size=4, reference_input=x)  # fmt: skip
+    d = tmp_path / "m"
+    assert {p.name for p in d.iterdir()} == {
+        "model.npz", "model.json", "model.tflite", "model_packet.tflite", "CARD.md"
+    }  # fmt: skip
+    m = load_model(d)
+    assert m.packet_size == 4
+    card = (d / "CARD.md").read_text()
+    assert "| int8 |" in card and "max abs output error" in card
+    assert m.meta["quantization"]["int8"]["bytes"] < m.meta["quantization"]["float32"]["bytes"]
+    xn = m.normalise(x)
+    outs = []
+    for kind in ("numpy", "tflite"):
+        b = m.backend(kind)
+        b.add_stream("L")
+        b.add_stream("R")
+        outs.append(np.concatenate([b.step_packet(xn[k : k + 4]) for k in range(0, 400, 4)]))
+    assert np.abs(outs[0] - outs[1]).max() <= 1e-4
+
+
+def test_damaged_twin_and_missing_twin(tmp_path, walk_left) -> None:
+    pytest.importorskip("ai_edge_litert", reason="LiteRT is in the tflite extra")
+    kw = dict(inputs=IMU, outputs=OUT, mean=np.zeros(6), std=np.ones(6), sample_rate_hz=100.0)
+    save_model(tmp_path / "a", GRUWeights.random(6, 16, 3), name="a", **kw)
+    data = (tmp_path / "a" / "model_packet.tflite").read_bytes()
+    (tmp_path / "a" / "model_packet.tflite").write_bytes(data[:-1] + b"\x00")
+    with pytest.raises(ModelFileError, match="packet graph was changed or damaged"):
+        load_model(tmp_path / "a")
+    save_model(tmp_path / "b", GRUWeights.random(6, 16, 3), name="b", tflite=False, **kw)
+    with pytest.raises(ModelFileError, match=r"has no \.tflite twin"):
+        load_model(tmp_path / "b").backend("tflite")
