@@ -22,7 +22,17 @@ data = b"".join(f for _, f in InsoleSimulator(rec).frames())
 blocks = [b for i in range(0, len(data), 20) for b in dec.feed(data[i : i + 20]) if isinstance(b, SampleBlock)]
 got = SampleBlock.concat(blocks)
 assert np.array_equal(got.seq, rec.counter) and dec.stats.lost_samples == rec.lost_samples
+# the NumPy GRU engine (the Pi's default backend): step over streams equals run
+from edge.gru import GRU, GRUWeights
+from edge.quant import weights_from_arrays, weights_to_arrays
+w = weights_from_arrays(weights_to_arrays(GRUWeights.random(6, 64, 3, seed=1), "int8"))
+x = ((got.imu - got.imu.mean(0)) / got.imu.std(0))[:300, None, :].repeat(2, axis=1)
+ref, _ = GRU(w).run(x)
+g = GRU(w)
+g.add_stream("L"); g.add_stream("R")
+stepped = np.stack([g.step(xt).copy() for xt in x])
+assert np.abs(stepped - ref).max() < 1e-5, np.abs(stepped - ref).max()
 print(f"ok: {platform.machine()} Python {sys.version.split()[0]}, numpy {np.__version__}, "
       f"cobs C core {using_cobs_c_core()}: {len(got)} samples, "
-      f"{dec.stats.lost_samples} lost in {dec.stats.gaps} gaps, as recorded")
+      f"{dec.stats.lost_samples} lost in {dec.stats.gaps} gaps, as recorded; GRU step == run")
 PY
