@@ -139,3 +139,43 @@ def test_bad_weights_are_named() -> None:
     bad = GRUWeights(w.w_ih, [w.w_hh[0][:, :8]], w.b_ih, w.b_hh, w.w_out, w.b_out)
     with pytest.raises(ValueError, match=r"w_hh\[0\] has shape \(48, 8\), expected \(48, 16\)"):
         GRU(bad)
+
+
+@pytest.mark.parametrize("n_streams", [1, 2, 3, 5])
+def test_every_product_path_agrees(n_streams, monkeypatch) -> None:
+    """One stream (gemv), 2-3 (one matmul of per-stream gemvs), more (gemm, split n_x); step,
+    packets of changing length and run in short chunks all give the same outputs and state."""
+    import edge.gru
+
+    w = GRUWeights.random(6, 24, 3, n_layers=2, seed=n_streams)
+    rng = np.random.default_rng(n_streams)
+    x = rng.normal(0, 1, (40, n_streams, 6)).astype(np.float32)
+    start = rng.normal(0, 0.3, (n_streams, 2, 24)).astype(np.float32)
+    expected, end = GRU(w).run(x, state=start)
+    monkeypatch.setattr(edge.gru, "_RUN_CHUNK", 7)  # run in chunks of 7 samples, the last short
+    y_chunked, end_chunked = GRU(w).run(x, state=start)
+    np.testing.assert_allclose(y_chunked, expected, atol=1e-6)
+    np.testing.assert_allclose(end_chunked, end, atol=1e-6)
+    for packets in ([1] * 40, [4] * 10, [3, 9, 1, 4, 4, 12, 7]):
+        engine = GRU(w)
+        for s in range(n_streams):
+            engine.add_stream(s)
+        engine.state = start
+        got, t = [], 0
+        for k in packets:  # a packet of k samples; single ones through step()
+            got.append(
+                engine.step(x[t])[None].copy() if k == 1 else engine.step_packet(x[t : t + k])
+            )
+            t += k
+        np.testing.assert_allclose(np.concatenate(got), expected, atol=1e-6)
+        np.testing.assert_allclose(engine.state, end, atol=1e-6)
+
+
+def test_no_streams_and_empty_packets() -> None:
+    engine = GRU(GRUWeights.random(6, 16, 2))
+    assert engine.step(np.zeros((0, 6), np.float32)).shape == (0, 2)
+    assert engine.step_packet(np.zeros((3, 0, 6), np.float32)).shape == (3, 0, 2)
+    engine.add_stream("L")
+    assert engine.step_packet(np.zeros((0, 1, 6), np.float32)).shape == (0, 1, 2)
+    y, h = engine.run(np.zeros((0, 2, 6), np.float32))
+    assert y.shape == (0, 2, 2) and h.shape == (2, 1, 16)
