@@ -13,6 +13,13 @@ call sequence on trivial sizes (hidden 1). Every engine runs on the same real ga
 
 from __future__ import annotations
 
+import os
+
+# One thread for every engine, as the table says: OpenBLAS would otherwise use every core
+# for NumPy's products while LiteRT runs on one. Set before NumPy loads its BLAS.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
 import argparse
 import platform
 import statistics

@@ -26,9 +26,8 @@ class NumpyBackend(Backend):
 
     Notes
     -----
-    :meth:`step_packet` is :meth:`edge.gru.GRU.step_packet`: measured faster than
-    :meth:`edge.gru.GRU.run` on a live packet (2 streams, K=4, hidden 64), whose batched
-    input projection does not pay back its allocations and state copies at that size.
+    :meth:`step_packet` is :meth:`edge.gru.GRU.step_packet`, which computes a packet's
+    input projections in one product (see :mod:`edge.gru` for the measurements).
     """
 
     def __init__(self, weights: GRUWeights) -> None:
