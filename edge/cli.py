@@ -2,8 +2,9 @@
 
 Commands so far: ``demo`` (two simulated insoles through real pseudo-terminals into the
 decoder, then a packet-stats summary), ``listen`` (decode any transport live, optionally
-recording a raw capture) and ``sim`` (serve simulated insoles on pseudo-terminals for
-another program to open). The only module that configures logging.
+recording a raw capture), ``sim`` (serve simulated insoles on pseudo-terminals for
+another program to open), ``train`` and ``evaluate`` (models, :mod:`edge.train`,
+:mod:`edge.evaluate`). The only module that configures logging.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ examples:
   gaitedge sim                          serve two simulated shoes on ptys until Ctrl-C
   gaitedge listen serial:///dev/serial/by-id/usb-...-if00 --capture walk.gecap
   gaitedge listen replay://walk.gecap   decode a capture again
+  gaitedge train ../shared/data/ipol-gait --out models/my-model --folds 7
+  gaitedge evaluate models/gait-phase MY_DATA_DIR
 
 protocol: see firmware_bridge/PROTOCOL.md (frames, packets, scales, BLE UUIDs)
 """
@@ -126,7 +129,127 @@ def _parser() -> argparse.ArgumentParser:
     )
     listen.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     listen.set_defaults(func=_listen)
+    _model_commands(sub)
     return p
+
+
+def _model_commands(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a GRU model on a data folder (needs the 'train' extra: PyTorch, CPU)",
+        description="Train a GRU on every trial in DATA_DIR and write a model directory. "
+        "DATA_DIR is an ipol-gait copy (a folder holding GaitData/: gait phase and stance of "
+        "each foot from its hand-checked events) or a folder of per-trial .npz/.csv files "
+        "(edge.dataset documents the columns; the targets are whatever the files hold). "
+        "With --folds N it first trains N leave-subjects-out fold models into OUT/cv/ and "
+        "scores each on the subjects it never saw; those numbers go into the card.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    train.add_argument("data", type=Path, metavar="DATA_DIR", help="the data folder")
+    train.add_argument("--out", type=Path, required=True, help="model directory to write")
+    train.add_argument("--name", help="model name (default: the --out folder's name)")
+    train.add_argument("--folds", type=int, default=0, help="cross-validation folds (0: none)")
+    defaults = _train_defaults()
+    for field, value in defaults.items():
+        kind = type(value)
+        if kind is bool:
+            train.add_argument(
+                f"--{field.replace('_', '-')}",
+                action=argparse.BooleanOptionalAction,
+                default=value,
+                help=f"{field.replace('_', ' ')}",
+            )
+        else:
+            train.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value, help=field)
+    train.add_argument(
+        "--jobs", type=int, default=1, help="models trained at once (processes, one core each)"
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_train)
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="score models on a data folder: gait phase and the streaming event detector",
+        description="Run MODEL (or several fold models) over every trial in DATA_DIR as the "
+        "streaming loop would (fresh state per trial, the causal event detector fed sample by "
+        "sample) and print per-subject and pooled metrics for the int8 and float weights and "
+        "the .tflite twin. Subjects the model never saw work like any other.",
+    )
+    ev.add_argument("paths", nargs="+", type=Path, metavar="MODEL ... DATA_DIR",
+                    help="one or more model directories, then the data folder")  # fmt: skip
+    ev.add_argument(
+        "--held-out",
+        action="store_true",
+        help="score each model only on the subjects it held out in training (cross-validation)",
+    )
+    ev.add_argument(
+        "--variants",
+        default="int8,float,tflite",
+        help="comma-separated: int8 (as stored), float, tflite (default: all three)",
+    )
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead")
+    ev.set_defaults(func=_evaluate)
+
+
+def _train_defaults() -> dict[str, object]:
+    import dataclasses
+
+    from .train import TrainConfig
+
+    return {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
+async def _train(args: argparse.Namespace) -> int:
+    from .dataset import load_dataset
+
+    try:
+        from .train import TrainConfig, fit
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise GaitedgeError(
+            f"training needs PyTorch ({e.name} is missing): pip install 'gaitedge[train]'"
+        ) from None
+    cfg = TrainConfig(**{k: getattr(args, k) for k in _train_defaults()})
+    trials = load_dataset(args.data)
+    print(f"{len(trials)} trials, {len({t.subject for t in trials})} subjects from {args.data}")
+    results = fit(
+        trials,
+        args.out,
+        cfg,
+        folds=args.folds,
+        name=args.name,
+        data={"path": str(args.data)},
+        progress=not args.quiet,
+        jobs=args.jobs,
+    )
+    print(f"wrote {args.out}")
+    if results:
+        from .evaluate import format_results
+
+        print(format_results(results))
+    return 0
+
+
+async def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .dataset import load_dataset
+    from .evaluate import VARIANTS, evaluate, format_results
+    from .model_file import load_model
+
+    if len(args.paths) < 2:
+        raise GaitedgeError("give at least one MODEL directory and then DATA_DIR")
+    *model_dirs, data = args.paths
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad or not variants:
+        raise GaitedgeError(f"--variants {args.variants!r}: choose from {', '.join(VARIANTS)}")
+    models = [load_model(d) for d in model_dirs]
+    results = evaluate(models, load_dataset(data), variants=variants, held_out=args.held_out)
+    if args.json:
+        print(json.dumps(results, indent=2, allow_nan=True))
+    else:
+        print(format_results(results))
+    return 0
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:

@@ -10,36 +10,36 @@ the past and between samples) and the counter at which it was reported
 reports.
 
 Rules (counters in samples at ``sampling_rate_hz``; φ = atan2(phase_sin, phase_cos) in
-[0, 2π)):
+[0, 2π)). Both events are edges of ``p_stance`` through 0.5, timed by the stance signal
+and checked against the phase: a causal model recognises the foot landing and lifting
+as they happen (an impact, a push-off), while its phase must anticipate where the cycle
+ends and carries that uncertainty. On held-out subjects the stance edge times heel strikes
+with a smaller error than the phase's wrap through zero (measured: ``models/gait-phase``'s
+card).
 
-- **Heel strike (HS)**: φ wraps forward through zero between two consecutive received
-  samples: φ_prev > φ_cur and the forward step d = wrap(φ_cur − φ_prev) (wrapped to
-  (−π, π]) is positive and at most ``max_phase_rate_hz`` cycles per second of elapsed
-  counter (a phase-velocity plausibility check: a noisy jump or a backward wrap is not a
-  heel strike). The event time is the linearly interpolated zero crossing,
-  ``counter_prev + gap · (2π − φ_prev) / d``. It becomes a candidate; a backward wrap
-  through zero cancels the candidate, and it is reported once ``hs_confirm_ms`` have
-  passed since its estimated time (0: at the crossing sample itself). A candidate closer
-  than ``min_stride_ms`` to the previously reported heel strike is ignored (refractory).
-- **Toe-off (TO)**: hysteresis on ``p_stance``. The detector is armed once
-  ``p_stance >= 0.5 + hysteresis``. While armed, a downward crossing of 0.5 makes a
-  candidate at the interpolated crossing, shifted by ``stance_offset_samples`` (the stance
-  target switches at the first sample of the new state, so the interpolated 0.5 crossing
-  lies half a sample before the labelled event; the shift is capped so the event is never
-  after the current sample); an upward crossing cancels it. A candidate is accepted only
-  if φ at the crossing sample lies inside ``to_phase_window`` (fractions of the cycle; not
-  checked where φ is undefined) and it is at least ``min_stride_ms`` after the previous
-  reported toe-off. It is reported when ``p_stance <= 0.5 − hysteresis`` or when
-  ``max_delay_ms`` have passed since its estimated time, whichever comes first; then the
-  detector disarms until stance rises again.
+- **Heel strike (HS)**: an upward crossing of 0.5 after the foot was in swing
+  (``p_stance <= 0.5 − hysteresis`` arms it), with φ at the crossing sample inside
+  ``hs_phase_window`` (a window around the wrap: (low, high) with low > high means
+  φ ≥ low or φ ≤ high, in fractions of the cycle).
+- **Toe-off (TO)**: a downward crossing of 0.5 after the foot was on the ground
+  (``p_stance >= 0.5 + hysteresis`` arms it), with φ inside ``to_phase_window``.
+- For both: the event time is the interpolated 0.5 crossing, shifted by
+  ``stance_offset_samples`` (the stance target switches at the first sample of the new
+  state, so the interpolated crossing lies half a sample before the labelled event; the
+  shift is capped so the event is never after the current sample). A crossing back
+  cancels the candidate. It is reported when ``p_stance`` passes the far threshold
+  (``0.5 ± hysteresis``) or ``max_delay_ms`` after its estimated time, whichever comes
+  first; then that edge disarms until the foot is in the other state again. A candidate
+  closer than ``min_stride_ms`` to the previous reported event of its kind is ignored
+  (refractory).
 - **Delay**: ``counter_reported − counter_at`` is ≥ 0 and at most ``max_delay_ms`` plus
   the gap before the reporting sample (a gap is bounded by ``max_gap_ms``).
 - **Lost samples** are counter jumps; no samples are invented: crossings are interpolated
   across the gap. A gap longer than ``max_gap_ms``, or a counter that does not increase
   (a new stream), resets the detector before the sample is used.
 - **Undefined inputs**: a NaN phase (or a (cos, sin) vector shorter than
-  ``min_phase_norm``) carries no phase: no wrap is detected across it and the TO phase
-  window is not checked; a NaN ``p_stance`` restarts the toe-off logic (disarmed).
+  ``min_phase_norm``: the shipped models shrink it to zero while the subject stands) is
+  not checked against the phase windows; a NaN ``p_stance`` disarms both edges.
 """
 
 from __future__ import annotations
@@ -92,23 +92,17 @@ class GaitEventDetector:
         Rate of the counter [Hz].
     min_stride_ms : float
         Refractory period: two heel strikes (or two toe-offs) closer than this are one.
-    max_phase_rate_hz : float
-        Fastest plausible phase advance across the wrap [cycles/s]; 10 Hz is 0.1 cycle per
-        sample at 100 Hz, ten times a normal cadence.
-    hs_confirm_ms : float
-        How long after its estimated time a heel-strike candidate must survive (no backward
-        wrap) before it is reported; 0 reports at the crossing sample.
     hysteresis : float
-        Toe-off arms at ``p_stance >= 0.5 + hysteresis`` and confirms at
-        ``p_stance <= 0.5 − hysteresis``.
+        An edge arms when ``p_stance`` is this far on the other side of 0.5 and is
+        reported, at the latest, when it is this far past 0.5.
     stance_offset_samples : float
         Added to the interpolated 0.5 crossing of ``p_stance`` (label convention, see
         module docstring).
-    to_phase_window : tuple of float
-        (low, high) fractions of the cycle inside which a toe-off is plausible.
+    hs_phase_window, to_phase_window : tuple of float
+        (low, high) fractions of the cycle inside which a heel strike / toe-off is
+        plausible; low > high (heel strike) wraps through 0.
     max_delay_ms : float
-        A toe-off candidate is reported at the latest this long after its estimated time;
-        ``hs_confirm_ms`` must not exceed it.
+        A candidate is reported at the latest this long after its estimated time.
     max_gap_ms : float
         A counter jump longer than this resets the detector.
     min_phase_norm : float
@@ -116,10 +110,8 @@ class GaitEventDetector:
 
     Attributes
     ----------
-    min_stride_samples_, hs_confirm_samples_, max_delay_samples_, max_gap_samples_ : float
+    min_stride_samples_, max_delay_samples_, max_gap_samples_ : float
         The millisecond parameters in samples.
-    max_phase_step_rad_ : float
-        Largest phase step per sample accepted across the wrap [rad].
     """
 
     def __init__(
@@ -127,10 +119,9 @@ class GaitEventDetector:
         *,
         sampling_rate_hz: float = 100.0,
         min_stride_ms: float = 400.0,
-        max_phase_rate_hz: float = 10.0,
-        hs_confirm_ms: float = 0.0,
         hysteresis: float = 0.1,
         stance_offset_samples: float = 0.5,
+        hs_phase_window: tuple[float, float] = (0.75, 0.25),
         to_phase_window: tuple[float, float] = (0.35, 0.9),
         max_delay_ms: float = 50.0,
         max_gap_ms: float = 200.0,
@@ -138,10 +129,9 @@ class GaitEventDetector:
     ) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.min_stride_ms = min_stride_ms
-        self.max_phase_rate_hz = max_phase_rate_hz
-        self.hs_confirm_ms = hs_confirm_ms
         self.hysteresis = hysteresis
         self.stance_offset_samples = stance_offset_samples
+        self.hs_phase_window = hs_phase_window
         self.to_phase_window = to_phase_window
         self.max_delay_ms = max_delay_ms
         self.max_gap_ms = max_gap_ms
@@ -156,37 +146,34 @@ class GaitEventDetector:
             raise ValueError(f"sampling_rate_hz is {self.sampling_rate_hz!r}; give a rate > 0")
         if not 0.0 <= self.hysteresis < 0.5:
             raise ValueError(f"hysteresis is {self.hysteresis!r}; choose 0 <= hysteresis < 0.5")
-        if self.hs_confirm_ms > self.max_delay_ms:
+        for name in ("hs_phase_window", "to_phase_window"):
+            lo, hi = getattr(self, name)
+            if not (0.0 <= lo <= 1.0 and 0.0 <= hi <= 1.0 and lo != hi):
+                raise ValueError(
+                    f"{name} is {getattr(self, name)!r}; give (low, high), fractions of the "
+                    "cycle in [0, 1] (low > high: a window through the wrap)"
+                )
+        if self.to_phase_window[0] > self.to_phase_window[1]:
             raise ValueError(
-                f"hs_confirm_ms ({self.hs_confirm_ms}) exceeds max_delay_ms "
-                f"({self.max_delay_ms}); the delay bound would not hold"
-            )
-        lo, hi = self.to_phase_window
-        if not 0.0 <= lo < hi <= 1.0:
-            raise ValueError(
-                f"to_phase_window is {self.to_phase_window!r}; give (low, high) with "
-                "0 <= low < high <= 1 (fractions of the cycle)"
+                f"to_phase_window is {self.to_phase_window!r}; give low < high (toe-off lies "
+                "inside the cycle)"
             )
         per_ms = self.sampling_rate_hz / 1000.0
         self.min_stride_samples_ = self.min_stride_ms * per_ms
-        self.hs_confirm_samples_ = self.hs_confirm_ms * per_ms
         self.max_delay_samples_ = self.max_delay_ms * per_ms
         self.max_gap_samples_ = self.max_gap_ms * per_ms
-        self.max_phase_step_rad_ = _TWO_PI * self.max_phase_rate_hz / self.sampling_rate_hz
-        self._to_lo_rad = _TWO_PI * lo
-        self._to_hi_rad = _TWO_PI * hi
+        self._edges = (
+            _Edge("HS", rising=True, window=self.hs_phase_window, det=self),
+            _Edge("TO", rising=False, window=self.to_phase_window, det=self),
+        )
         self._clear()
 
     def _clear(self) -> None:
         self._counter = -1  # counter of the previous sample; -1: none yet
         self._started = False
-        self._phase = math.nan  # previous φ [rad], NaN if undefined
         self._stance = math.nan  # previous p_stance
-        self._last_hs = -math.inf  # counter_at of the last reported HS
-        self._last_to = -math.inf
-        self._hs_cand = math.nan  # pending HS candidate's counter_at, NaN if none
-        self._to_cand = math.nan
-        self._armed = False
+        for edge in self._edges:
+            edge.clear()
 
     # ------------------------------------------------------------------ streaming
 
@@ -214,70 +201,20 @@ class GaitEventDetector:
         self._started = True
         prev_counter = self._counter
         self._counter = counter
-
-        # phase of this sample
         norm = math.hypot(phase_cos, phase_sin)
         if norm > self.min_phase_norm and norm == norm:  # norm == norm: not NaN
-            phase = math.atan2(phase_sin, phase_cos)
+            phase = math.atan2(phase_sin, phase_cos) / _TWO_PI
             if phase < 0.0:
-                phase += _TWO_PI
+                phase += 1.0
         else:
             phase = math.nan
-        out: tuple[GaitEvent, ...] = _NO_EVENTS
-
-        # ---- heel strike
-        prev_phase = self._phase
-        self._phase = phase
-        if gap and phase == phase and prev_phase == prev_phase:
-            d = phase - prev_phase
-            if d > math.pi:
-                d -= _TWO_PI
-            elif d <= -math.pi:
-                d += _TWO_PI
-            if phase < prev_phase and 0.0 < d <= self.max_phase_step_rad_ * gap:
-                at = prev_counter + gap * (_TWO_PI - prev_phase) / d
-                if at - self._last_hs >= self.min_stride_samples_:
-                    self._hs_cand = at
-            elif phase > prev_phase and d < 0.0:  # backward wrap: cancel
-                self._hs_cand = math.nan
-        elif phase != phase:
-            self._hs_cand = math.nan
-        cand = self._hs_cand
-        if cand == cand and counter - cand >= self.hs_confirm_samples_:
-            self._hs_cand = math.nan
-            self._last_hs = cand
-            out = (GaitEvent("HS", cand, counter),)
-
-        # ---- toe-off
         prev_stance = self._stance
         self._stance = p_stance
-        if p_stance != p_stance:
-            self._armed = False
-            self._to_cand = math.nan
-            return out
-        if not self._armed:
-            if p_stance >= 0.5 + self.hysteresis:
-                self._armed = True
-            return out
-        if gap and prev_stance == prev_stance:
-            if prev_stance >= 0.5 > p_stance:
-                at = prev_counter + gap * (prev_stance - 0.5) / (prev_stance - p_stance)
-                at = min(at + self.stance_offset_samples, float(counter))
-                ok = at - self._last_to >= self.min_stride_samples_
-                if ok and phase == phase:
-                    ok = self._to_lo_rad <= phase <= self._to_hi_rad
-                self._to_cand = at if ok else math.nan
-            elif prev_stance < 0.5 <= p_stance:
-                self._to_cand = math.nan
-        cand = self._to_cand
-        if cand == cand and (
-            p_stance <= 0.5 - self.hysteresis or counter - cand >= self.max_delay_samples_
-        ):
-            self._to_cand = math.nan
-            self._armed = False
-            self._last_to = cand
-            event = GaitEvent("TO", cand, counter)
-            out = (*out, event) if out else (event,)
+        out: tuple[GaitEvent, ...] = _NO_EVENTS
+        for edge in self._edges:
+            event = edge.update(counter, prev_counter, gap, phase, prev_stance, p_stance)
+            if event is not None:
+                out = (*out, event)
         return out
 
     # ------------------------------------------------------------------ whole recordings
@@ -328,3 +265,71 @@ def events_to_arrays(
         np.array([e.counter_at for e in sel], dtype=np.float64),
         np.array([e.counter_reported for e in sel], dtype=np.int64),
     )
+
+
+class _Edge:
+    """One edge of ``p_stance`` through 0.5 (HS rising, TO falling): module docstring."""
+
+    __slots__ = ("_det", "armed", "cand", "hi", "kind", "last", "lo", "rising", "wraps")
+
+    def __init__(
+        self,
+        kind: Literal["HS", "TO"],
+        *,
+        rising: bool,
+        window: tuple[float, float],
+        det: GaitEventDetector,
+    ) -> None:
+        self.kind, self.rising, self._det = kind, rising, det
+        self.lo, self.hi = window
+        self.wraps = self.lo > self.hi
+        self.clear()
+
+    def clear(self) -> None:
+        self.armed = False
+        self.cand = math.nan  # pending candidate's counter_at, NaN if none
+        self.last = -math.inf  # counter_at of the last reported event
+
+    def _in_window(self, phase: float) -> bool:
+        if phase != phase:
+            return True
+        if self.wraps:
+            return phase >= self.lo or phase <= self.hi
+        return self.lo <= phase <= self.hi
+
+    def update(
+        self,
+        counter: int,
+        prev_counter: int,
+        gap: int,
+        phase: float,
+        prev_stance: float,
+        p_stance: float,
+    ) -> GaitEvent | None:
+        det = self._det
+        if p_stance != p_stance:
+            self.armed = False
+            self.cand = math.nan
+            return None
+        # work on s = p_stance for a falling edge, 1 − p_stance for a rising one
+        s = 1.0 - p_stance if self.rising else p_stance
+        if not self.armed:
+            if s >= 0.5 + det.hysteresis:
+                self.armed = True
+            return None
+        if gap and prev_stance == prev_stance:
+            s_prev = 1.0 - prev_stance if self.rising else prev_stance
+            if s_prev >= 0.5 > s:
+                at = prev_counter + gap * (s_prev - 0.5) / (s_prev - s)
+                at = min(at + det.stance_offset_samples, float(counter))
+                ok = at - self.last >= det.min_stride_samples_ and self._in_window(phase)
+                self.cand = at if ok else math.nan
+            elif s_prev < 0.5 <= s:
+                self.cand = math.nan
+        cand = self.cand
+        if cand == cand and (s <= 0.5 - det.hysteresis or counter - cand >= det.max_delay_samples_):
+            self.cand = math.nan
+            self.armed = False
+            self.last = cand
+            return GaitEvent(self.kind, cand, counter)
+        return None

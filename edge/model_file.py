@@ -37,7 +37,16 @@ if TYPE_CHECKING:
     from .backends import Backend, BackendKind
 from .quant import Storage, storage_error, weights_from_arrays, weights_to_arrays
 
-__all__ = ["FORMAT_VERSION", "Channel", "Model", "ModelFileError", "load_model", "save_model"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Channel",
+    "Model",
+    "ModelFileError",
+    "load_model",
+    "metric_table",
+    "save_model",
+    "write_card",
+]
 
 #: Version of the model.json layout this gaitedge reads and writes.
 FORMAT_VERSION = 1
@@ -102,6 +111,22 @@ class Model:
     weights: GRUWeights
     storage: Storage
     meta: dict[str, Any]
+
+    def float_weights(self) -> GRUWeights:
+        """The float32 weights the stored ones were made from (``model_float32.npz``).
+
+        A model stored as float32 returns its weights; others need the float copy that
+        ``save_model(..., float_copy=True)`` writes (hash-checked like the rest).
+        """
+        if self.storage == "float32":
+            return self.weights
+        entry = self.meta.get("weights_float32")
+        if not entry:
+            raise ModelFileError(
+                f"{self.path}: no float32 copy of the {self.storage} weights; re-export with "
+                "float_copy=True (gaitedge train writes one)"
+            )
+        return _load_weights(self.path / entry["file"], entry["sha256"])
 
     @property
     def packet_size(self) -> int | None:
@@ -187,6 +212,7 @@ def save_model(
     reference_input: npt.ArrayLike | None = None,
     card: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    float_copy: bool = False,
 ) -> Path:
     """Write a model directory: ``model.npz``, ``model.json``, the .tflite twins, ``CARD.md``.
 
@@ -207,6 +233,9 @@ def save_model(
         CARD.md text; by default one is generated from the metadata.
     extra : mapping, optional
         Merged into model.json (training data, metrics …).
+    float_copy : bool
+        Also write the float32 weights as ``model_float32.npz`` (for comparing storages,
+        :meth:`Model.float_weights`).
 
     Returns the path of model.json.
     """
@@ -256,6 +285,10 @@ def save_model(
         "weights": {"file": npz.name, "storage": storage, "sha256": _sha256(npz)},
         "tflite": files,
     }
+    if float_copy and storage != "float32":
+        fpath = d / "model_float32.npz"
+        np.savez(fpath, **weights_to_arrays(weights, "float32"))
+        meta["weights_float32"] = {"file": fpath.name, "sha256": _sha256(fpath)}
     if reference_input is not None:
         x = (np.asarray(reference_input, np.float32) - np.asarray(mean, np.float32)) / np.asarray(
             std, np.float32
@@ -299,11 +332,94 @@ def _card(meta: Mapping[str, Any]) -> str:
             ],
             "",
         ]
-    for key in ("training", "metrics", "limits", "citation"):
-        if meta.get(key):
-            lines += [f"## {key.capitalize()}", "", "```json", json.dumps(meta[key], indent=2),
-                      "```", ""]  # fmt: skip
+    metrics = meta.get("metrics")
+    if metrics:
+        lines += _metrics_lines(metrics)
+    training = meta.get("training")
+    if training:
+        lines += ["## Training", "", "```json", json.dumps(training, indent=2), "```", ""]
+    if meta.get("limits"):
+        lines += ["## Known limits", "", *[f"- {x}" for x in meta["limits"]], ""]
+    if meta.get("citation"):
+        lines += ["## Data citation", "", meta["citation"], ""]
     return "\n".join(lines)
+
+
+#: Columns of the card's metric tables: (key, header, format).
+_METRIC_COLUMNS = (
+    ("phase_rmse_pct", "phase RMSE %", "{:.2f}"),
+    ("phase_rmse_steady_pct", "steady %", "{:.2f}"),
+    ("hs_recall", "HS recall", "{:.2%}"),
+    ("hs_precision", "HS prec.", "{:.2%}"),
+    ("hs_mae_ms", "HS MAE ms", "{:.1f}"),
+    ("hs_recall_30ms", "HS ≤30 ms", "{:.2%}"),
+    ("to_recall", "TO recall", "{:.2%}"),
+    ("to_precision", "TO prec.", "{:.2%}"),
+    ("to_mae_ms", "TO MAE ms", "{:.1f}"),
+    ("to_recall_30ms", "TO ≤30 ms", "{:.2%}"),
+    ("event_delay_p95_ms", "delay p95 ms", "{:.0f}"),
+    ("n_strides", "strides", "{:d}"),
+)
+
+
+def metric_table(rows: Mapping[str, Mapping[str, Any]], first: str) -> list[str]:
+    """Markdown table lines, one row per entry of ``rows`` (gait-phase metrics)."""
+    head = [first] + [h for _, h, _ in _METRIC_COLUMNS]
+    out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(_METRIC_COLUMNS) + "|"]
+    for label, r in rows.items():
+        cells = []
+        for key, _, fmt in _METRIC_COLUMNS:
+            v = r.get(key)
+            cells.append("–" if v is None or v != v else fmt.format(v))
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return out
+
+
+def _metrics_lines(metrics: Mapping[str, Any]) -> list[str]:
+    lines = ["## Metrics", "", str(metrics.get("method", "")), ""]
+    pooled = {
+        k.removeprefix("pooled_") if k != "pooled" else "int8": v
+        for k, v in metrics.items()
+        if k.startswith("pooled")
+    }
+    if pooled:
+        lines += ["Pooled over all held-out subjects:", ""]
+        lines += metric_table(pooled, "weights")
+        lines.append("")
+    for variant, subjects in (metrics.get("subjects") or {}).items():
+        lines += [f"Per subject ({variant}):", ""]
+        lines += metric_table(subjects, "subject")
+        lines.append("")
+    return lines
+
+
+def write_card(directory: str | os.PathLike[str], extra: str = "") -> Path:
+    """(Re)write ``CARD.md`` from the directory's model.json, plus ``extra`` markdown."""
+    d = Path(directory)
+    meta = json.loads((d / "model.json").read_text())
+    path = d / "CARD.md"
+    path.write_text(_card(meta) + (("\n" + extra) if extra else ""))
+    return path
+
+
+def _load_weights(npz_path: Path, digest: str) -> GRUWeights:
+    """Weights from an npz whose SHA-256 must be ``digest``; ModelFileError otherwise."""
+    if not npz_path.is_file():
+        raise ModelFileError(f"{npz_path}: weight file is missing; copy the whole model folder")
+    actual = _sha256(npz_path)
+    if actual != digest:
+        raise ModelFileError(
+            f"{npz_path}: SHA-256 {actual[:12]}… does not match model.json ({digest[:12]}…); "
+            "the weights were changed or damaged: copy the model folder again"
+        )
+    try:
+        with np.load(npz_path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        weights = weights_from_arrays(arrays)
+        weights.validate()
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{npz_path}: {e}; re-export the model") from None
+    return weights
 
 
 def load_model(directory: str | os.PathLike[str]) -> Model:
@@ -344,21 +460,7 @@ def load_model(directory: str | os.PathLike[str]) -> Model:
             f"{meta_path}: normalisation needs {len(inputs)} means and {len(inputs)} positive "
             f"stds, one per input channel (got {mean.shape[0]} and {std.shape[0]})"
         )
-    if not npz_path.is_file():
-        raise ModelFileError(f"{npz_path}: weight file is missing; copy the whole model folder")
-    actual = _sha256(npz_path)
-    if actual != digest:
-        raise ModelFileError(
-            f"{npz_path}: SHA-256 {actual[:12]}… does not match model.json ({digest[:12]}…); "
-            "the weights were changed or damaged: copy the model folder again"
-        )
-    try:
-        with np.load(npz_path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        weights = weights_from_arrays(arrays)
-        weights.validate()
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise ModelFileError(f"{npz_path}: {e}; re-export the model") from None
+    weights = _load_weights(npz_path, digest)
     expected = (len(inputs), len(outputs), arch.get("hidden"), arch.get("layers"))
     found = (weights.n_inputs, weights.n_outputs, weights.hidden, weights.n_layers)
     if expected != found:

@@ -1,0 +1,538 @@
+"""Train a GRU model on a data set (:mod:`edge.dataset`), with PyTorch on the CPU.
+
+``pip install 'gaitedge[train]'``; the runtime never imports this module.
+
+What is learnt: every target column of the data set, per sample, causally (a GRU sees no
+future samples). A target whose defined values are all 0 or 1 (``stance``) is a binary
+state: the head gives its logit (output unit ``"logit"``, trained with binary
+cross-entropy; :func:`edge.predict.probabilities` turns it into a probability). Any other
+target is regressed with squared error (output unit ``"1"``, or the unit the column name
+carries). A NaN target contributes nothing at that sample.
+
+Gait phase outside the cycles (ipol-gait layout, :func:`phase_training_targets`): the
+phase target is also set where it is otherwise undefined, so that the model has an answer
+there. The (cos φ, sin φ) vector is trained to (0, 0) while the subject stands (from
+the trial start to the first toe-off, and from 0.3 cycle after the last heel strike to the
+trial end): a short vector means "not walking", and :class:`edge.events.GaitEventDetector`
+ignores a phase shorter than ``min_phase_norm``. The first swing (first toe-off to first
+heel strike) and the start of the last stance are labelled by extending the neighbouring
+cycle, so that the first and the last heel strike are a forward wrap of the phase like any
+other. Outside ``TrialBoundaries`` nothing is trained (the subject may walk off, unlabelled).
+
+Augmentation (each training window, independently, with the config's seed):
+
+- sensor mounting: a rotation by a random angle up to ``rotate_deg`` about a random axis,
+  applied to acceleration and angular rate alike;
+- left/right mirroring (p = ½): the mirror image across the sagittal plane; on the
+  ipol-gait foot sensors the y axis is mediolateral, so ``acc_y``, ``gyr_x`` and ``gyr_z``
+  change sign (angular rate is an axial vector). One model then serves either foot;
+- sample-rate jitter: the window is resampled (linear interpolation along the sample
+  index) by a factor in ``1 ± rate_jitter``, as a device clock that runs fast or slow
+  would present the same movement.
+
+Windows of ``window`` samples are cut at random from the trials (weighted by length); the
+first ``burn_in`` samples of a window that does not start at the recording's start carry no
+loss (the state is still settling). Training is deterministic for a seed (one thread).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .dataset import Trial
+from .gru import GRUWeights
+
+__all__ = [
+    "IPOL_CITATION",
+    "TrainConfig",
+    "TrainResult",
+    "fit",
+    "phase_training_targets",
+    "save_trained",
+    "target_kinds",
+    "train",
+]
+
+_MIRROR = np.array([1, -1, 1, -1, 1, -1], dtype=np.float32)  # acc_y, gyr_x, gyr_z flip
+_PHASE = ("phase_cos", "phase_sin")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; every field is recorded in model.json.
+
+    Attributes
+    ----------
+    hidden, layers : int
+        GRU size.
+    epochs : int
+        Passes; an epoch is as many windows as cover the training samples once.
+    window, burn_in : int
+        Window length and unscored start [samples].
+    batch : int
+        Windows per optimiser step.
+    lr : float
+        Adam's learning rate, decayed along a cosine to 5 % of it.
+    rotate_deg, rate_jitter : float
+        Augmentation strengths (module docstring); 0 turns one off.
+    mirror : bool
+        Mirror half the windows.
+    logit_weight : float
+        Weight of a binary target's cross-entropy against the squared errors.
+    seed : int
+        Seeds the weights, the windows and the augmentation.
+    """
+
+    hidden: int = 64
+    layers: int = 1
+    epochs: int = 40
+    window: int = 400
+    burn_in: int = 50
+    batch: int = 32
+    lr: float = 4e-3
+    rotate_deg: float = 8.0
+    rate_jitter: float = 0.05
+    mirror: bool = True
+    logit_weight: float = 1.0
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """A trained model and what the training saw.
+
+    Attributes
+    ----------
+    weights : GRUWeights
+        Float32 weights.
+    mean, std : ndarray, shape (6,), float32
+        Input normalisation from the training trials.
+    targets : list of str
+        Target names, in head order.
+    kinds : list of {"logit", "value"}
+        Per target: a binary state (head gives its logit) or a regressed value.
+    history : list of dict
+        Per epoch: ``epoch``, ``loss`` (training), ``seconds``.
+    """
+
+    weights: GRUWeights
+    mean: npt.NDArray[np.float32]
+    std: npt.NDArray[np.float32]
+    targets: list[str]
+    kinds: list[str]
+    history: list[dict[str, float]]
+
+
+def phase_training_targets(trial: Trial) -> dict[str, npt.NDArray[np.float32]]:
+    """The trial's targets with the phase defined while standing and at the walk's ends.
+
+    Applies to trials with ``phase_cos``/``phase_sin`` targets, ``heel_strike`` and
+    ``toe_off`` events and an ``in_trial`` mask (ipol-gait); others are returned as they
+    are. Rules: module docstring.
+    """
+    targets = dict(trial.targets)
+    hs = trial.events.get("heel_strike")
+    to = trial.events.get("toe_off")
+    in_trial = trial.masks.get("in_trial")
+    if any(k not in targets for k in _PHASE) or hs is None or to is None or in_trial is None:
+        return targets
+    if len(hs) < 2:
+        return targets
+    c = trial.counter.astype(np.float64)
+    cos, sin = targets["phase_cos"].copy(), targets["phase_sin"].copy()
+    phase = np.full(len(c), np.nan)
+    first, last = float(hs[1] - hs[0]), float(hs[-1] - hs[-2])
+    before = to[to < hs[0]]
+    walk_start = float(before[-1]) if len(before) else hs[0] - 0.4 * first
+    swing = (c >= walk_start) & (c < hs[0])
+    phase[swing] = 2 * np.pi * (1.0 - (hs[0] - c[swing]) / first)
+    walk_end = hs[-1] + 0.3 * last
+    tail = (c >= hs[-1]) & (c < walk_end)
+    phase[tail] = 2 * np.pi * (c[tail] - hs[-1]) / last
+    ext = ~np.isnan(phase) & in_trial
+    cos[ext] = np.cos(phase[ext])
+    sin[ext] = np.sin(phase[ext])
+    standing = in_trial & ((c < walk_start) | (c >= walk_end))
+    cos[standing] = 0.0
+    sin[standing] = 0.0
+    targets["phase_cos"], targets["phase_sin"] = cos, sin
+    return targets
+
+
+def target_kinds(trials: Sequence[Trial]) -> tuple[list[str], list[str]]:
+    """Target names shared by every trial (first trial's order) and their kinds."""
+    names = [k for k in trials[0].targets if all(k in t.targets for t in trials)]
+    if not names:
+        raise ValueError("the trials share no target column; nothing to train")
+    kinds = []
+    for k in names:
+        vals = np.concatenate([t.targets[k] for t in trials])
+        vals = vals[np.isfinite(vals)]
+        binary = vals.size > 0 and bool(np.all((vals == 0) | (vals == 1)))
+        kinds.append("logit" if binary else "value")
+    return names, kinds
+
+
+class _Windows:
+    """Random augmented training windows drawn from the trials (NumPy, then torch)."""
+
+    def __init__(self, trials: Sequence[Trial], names: Sequence[str], cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.x: list[npt.NDArray[np.float32]] = []
+        self.y: list[npt.NDArray[np.float32]] = []
+        for t in trials:
+            targets = phase_training_targets(t)
+            self.x.append(t.imu.astype(np.float32))
+            self.y.append(np.stack([targets[k] for k in names], axis=1).astype(np.float32))
+        lengths = np.array([len(a) for a in self.x], dtype=np.float64)
+        self.p = lengths / lengths.sum()
+        self.n_samples = int(lengths.sum())
+        # windows and augmentation draw from their own streams, every draw made whether its
+        # augmentation is on or not: turning one off changes nothing else
+        self.rng, self.aug = (np.random.default_rng([cfg.seed, k]) for k in (0, 1))
+
+    def _rotation(self) -> npt.NDArray[np.float32]:
+        axis = self.aug.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        angle = math.radians(self.cfg.rotate_deg) * self.aug.uniform(-1, 1)
+        k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+        r = np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
+        return r.astype(np.float32)
+
+    def batch(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """``x`` (batch, window, 6) raw units, ``y`` (batch, window, n_targets) NaN = none."""
+        cfg, rng, aug = self.cfg, self.rng, self.aug
+        w = cfg.window
+        xs = np.empty((cfg.batch, w, 6), dtype=np.float32)
+        ys = np.empty((cfg.batch, w, self.y[0].shape[1]), dtype=np.float32)
+        for b in range(cfg.batch):
+            i = int(rng.choice(len(self.x), p=self.p))
+            x, y = self.x[i], self.y[i]
+            s = 1.0 + cfg.rate_jitter * aug.uniform(-1, 1)
+            r = self._rotation()
+            mirror = cfg.mirror and aug.random() < 0.5
+            span = (w - 1) * s
+            hi = len(x) - 1 - span
+            at_start = rng.random() < 0.1
+            start = 0.0 if hi <= 0 or at_start else rng.uniform(0, hi)
+            pos = start + s * np.arange(w)
+            pos = np.minimum(pos, len(x) - 1)
+            lo = np.floor(pos).astype(np.int64)
+            up = np.minimum(lo + 1, len(x) - 1)
+            f = (pos - lo).astype(np.float32)[:, None]
+            xw = x[lo] * (1 - f) + x[up] * f
+            yw = y[lo] * (1 - f) + y[up] * f  # NaN where either neighbour has none
+            if cfg.rotate_deg:
+                xw = np.concatenate([xw[:, :3] @ r.T, xw[:, 3:] @ r.T], axis=1)
+            if mirror:
+                xw = xw * _MIRROR
+            if start > 0:
+                yw[: cfg.burn_in] = np.nan
+            xs[b], ys[b] = xw, yw
+        return xs, ys
+
+
+def train(
+    trials: Sequence[Trial],
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> TrainResult:
+    """Train a GRU + linear head on ``trials`` (all of them: split before calling).
+
+    Parameters
+    ----------
+    trials : sequence of Trial
+        Training trials, 6 IMU channels each (m/s², rad/s), with the same target columns.
+    cfg : TrainConfig
+    progress : callable(step, total_steps, loss), optional
+        Called after every optimiser step (the CLI's progress bar).
+
+    Returns
+    -------
+    TrainResult
+    """
+    import torch
+    from torch import nn
+
+    if not trials:
+        raise ValueError("no training trials")
+    rates = {t.sample_rate_hz for t in trials}
+    if len(rates) != 1:
+        raise ValueError(f"trials have different sample rates {sorted(rates)}; resample first")
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(1)
+    names, kinds = target_kinds(trials)
+    windows = _Windows(trials, names, cfg)
+    allx = np.concatenate(windows.x).astype(np.float64)
+    mean = allx.mean(axis=0).astype(np.float32)
+    std = allx.std(axis=0).astype(np.float32)
+    # mirrored windows see the mirrored channels: keep the normalisation symmetric
+    if cfg.mirror:
+        mean = np.where(_MIRROR < 0, 0.0, mean).astype(np.float32)
+        std = np.sqrt((allx**2).mean(axis=0)).astype(np.float32) * (_MIRROR < 0) + std * (
+            _MIRROR > 0
+        )
+    std = np.maximum(std, 1e-6).astype(np.float32)
+
+    gru = nn.GRU(6, cfg.hidden, cfg.layers, batch_first=True)
+    head = nn.Linear(cfg.hidden, len(names))
+    params = list(gru.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    steps_per_epoch = max(1, round(windows.n_samples / (cfg.window * cfg.batch)))
+    total = steps_per_epoch * cfg.epochs
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total, eta_min=0.05 * cfg.lr)
+    is_logit = torch.tensor([k == "logit" for k in kinds])
+    mean_t, std_t = torch.from_numpy(mean), torch.from_numpy(std)
+    history: list[dict[str, float]] = []
+    step = 0
+    for epoch in range(cfg.epochs):
+        t0, total_loss = time.perf_counter(), 0.0
+        for _ in range(steps_per_epoch):
+            xb, yb = windows.batch()
+            x = (torch.from_numpy(xb) - mean_t) / std_t
+            y = torch.from_numpy(yb)
+            out = head(gru(x)[0])
+            have = ~torch.isnan(y)
+            y0 = torch.nan_to_num(y)
+            se = (out - y0) ** 2
+            bce = nn.functional.binary_cross_entropy_with_logits(out, y0, reduction="none")
+            per = torch.where(is_logit, cfg.logit_weight * bce, se) * have
+            loss = per.sum() / have.sum().clamp(min=1)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            value = loss.item()
+            total_loss += value
+            if progress is not None:
+                progress(step, total, value)
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": total_loss / steps_per_epoch,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+
+    def f32(t: Any) -> npt.NDArray[np.float32]:
+        return t.detach().numpy().astype(np.float32)
+
+    weights = GRUWeights(
+        w_ih=[f32(getattr(gru, f"weight_ih_l{i}")) for i in range(cfg.layers)],
+        w_hh=[f32(getattr(gru, f"weight_hh_l{i}")) for i in range(cfg.layers)],
+        b_ih=[f32(getattr(gru, f"bias_ih_l{i}")) for i in range(cfg.layers)],
+        b_hh=[f32(getattr(gru, f"bias_hh_l{i}")) for i in range(cfg.layers)],
+        w_out=f32(head.weight),
+        b_out=f32(head.bias),
+    )
+    return TrainResult(weights, mean, std, names, kinds, history)
+
+
+# --------------------------------------------------------------------------- model directories
+
+#: Citation of the data set the default model is trained on.
+IPOL_CITATION = (
+    "C. Voisard, N. de l'Escalopier, D. Ricard, L. Oudre, \"A Reference Data Set for the "
+    'Study of Healthy Subject Gait with Inertial Measurements Units", Image Processing On '
+    "Line 13 (2023), https://doi.org/10.5201/ipol.2023.497"
+)
+
+
+def _progress_bar(desc: str) -> tuple[Callable[[int, int, float], None], Callable[[], None]]:
+    """A tqdm bar (the ``train`` extra has tqdm) fed by :func:`train`'s progress callback."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(step: int, total: int, loss: float) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit="step", leave=False)
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    return update, close
+
+
+def save_trained(
+    out: str | os.PathLike[str],
+    result: TrainResult,
+    trials: Sequence[Trial],
+    cfg: TrainConfig,
+    *,
+    name: str,
+    validation_subjects: Sequence[str] = (),
+    data: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``result`` as a model directory (int8 + float32 copy, .tflite twins, card)."""
+    from .model_file import DEVICE_CHANNELS, Channel, save_model
+
+    outputs = [
+        Channel(n, "logit" if k == "logit" else _unit_of(n))
+        for n, k in zip(result.targets, result.kinds, strict=True)
+    ]
+    ref = trials[0].imu[:3000, None, :]
+    training = {
+        "config": dataclasses.asdict(cfg),
+        "subjects": sorted({t.subject for t in trials}, key=_subject_key),
+        "validation_subjects": sorted(validation_subjects, key=_subject_key),
+        "n_trials": len(trials),
+        "n_samples": int(sum(len(t) for t in trials)),
+        "final_loss": result.history[-1]["loss"] if result.history else None,
+        "seconds": sum(h["seconds"] for h in result.history),
+        **({"data": dict(data)} if data else {}),
+    }
+    return save_model(
+        out,
+        result.weights,
+        name=name,
+        inputs=[Channel(k, u) for k, u in DEVICE_CHANNELS.items()],
+        outputs=outputs,
+        mean=result.mean,
+        std=result.std,
+        sample_rate_hz=trials[0].sample_rate_hz,
+        storage="int8",
+        reference_input=ref,
+        float_copy=True,
+        extra={"training": training},
+    )
+
+
+def _unit_of(name: str) -> str:
+    """The unit a target column name carries (``knee_angle_deg`` → ``deg``), else ``1``."""
+    for suffix, unit in (("_deg", "deg"), ("_rad", "rad"), ("_mps2", "m/s^2"), ("_m", "m")):
+        if name.endswith(suffix):
+            return unit
+    return "1"
+
+
+def _subject_key(s: str) -> tuple[int, str]:
+    return (int(s), "") if s.isdigit() else (1 << 30, s)
+
+
+def fit(
+    trials: Sequence[Trial],
+    out: str | os.PathLike[str],
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    folds: int = 0,
+    name: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    jobs: int = 1,
+) -> dict[str, Any]:
+    """``gaitedge train``: optional leave-subjects-out folds, then the model on all subjects.
+
+    With ``folds`` ≥ 2, fold k's model (trained without its validation subjects) is
+    written to ``OUT/cv/fold-k`` and the folds are scored together on the subjects each
+    held out (:func:`edge.evaluate.evaluate`, ``held_out=True``; gait-phase data only);
+    those results go into the final model's model.json (``metrics``) and card. The final
+    model, trained on every subject with the same settings, is written to ``OUT``.
+
+    ``jobs`` models train at once in separate processes (one thread each; the results do
+    not depend on it). Returns the cross-validation results (empty without folds).
+    """
+    from .dataset import split_by_subject
+    from .model_file import load_model
+
+    root = Path(out)
+    name = name or root.name
+    splits = split_by_subject(trials, folds, seed=cfg.seed) if folds else []
+    # every training set: the folds', then all subjects (the model that ships)
+    jobs_in = [tr for tr, _ in splits] + [list(trials)]
+    labels = [f"fold {k + 1}/{folds}" for k in range(folds)] + ["all subjects"]
+    results_by_job = _train_all(jobs_in, labels, cfg, jobs=jobs, progress=progress)
+    results: dict[str, Any] = {}
+    fold_dirs = []
+    for k, (tr, va) in enumerate(splits):
+        d = root / "cv" / f"fold-{k + 1}"
+        held = sorted({t.subject for t in va}, key=_subject_key)
+        save_trained(d, results_by_job[k], tr, cfg, name=f"{name}-fold-{k + 1}",
+                     validation_subjects=held, data=data)  # fmt: skip
+        fold_dirs.append(d)
+        if progress:
+            print(f"fold {k + 1}/{folds}: held out subjects {', '.join(held)} -> {d}")
+    meta_path = save_trained(root, results_by_job[-1], trials, cfg, name=name, data=data)
+    gait = all(k in trials[0].targets for k in (*_PHASE, "stance"))
+    if fold_dirs and gait:
+        from .evaluate import evaluate
+
+        results = evaluate(
+            [load_model(d) for d in fold_dirs],
+            trials,
+            variants=("int8", "float", "tflite"),
+            held_out=True,
+        )
+        _add_metrics(meta_path, results, folds)
+    return results
+
+
+def _train_one(trials: Sequence[Trial], cfg: TrainConfig, label: str, bar: bool) -> TrainResult:
+    update, close = _progress_bar(label) if bar else (None, None)
+    try:
+        return train(trials, cfg, progress=update)
+    finally:
+        if close is not None:
+            close()
+
+
+def _train_all(
+    sets: Sequence[Sequence[Trial]],
+    labels: Sequence[str],
+    cfg: TrainConfig,
+    *,
+    jobs: int,
+    progress: bool,
+) -> list[TrainResult]:
+    """Train one model per trial set, ``jobs`` processes at a time (one thread each)."""
+    if jobs <= 1 or len(sets) == 1:
+        return [_train_one(s, cfg, lab, progress) for s, lab in zip(sets, labels, strict=True)]
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    out: list[TrainResult | None] = [None] * len(sets)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            pool.submit(_train_one, s, cfg, lab, False): i
+            for i, (s, lab) in enumerate(zip(sets, labels, strict=True))
+        }
+        for done, fut in enumerate(as_completed(futures), 1):
+            i = futures[fut]
+            out[i] = fut.result()
+            if progress:
+                secs = sum(h["seconds"] for h in out[i].history)  # type: ignore[union-attr]
+                print(f"trained {labels[i]} ({done}/{len(sets)}, {secs:.0f} s)", flush=True)
+    return [r for r in out if r is not None]
+
+
+def _add_metrics(meta_path: Path, results: Mapping[str, Any], folds: int) -> None:
+    """Put cross-validation results into model.json and write the card from it."""
+    import json
+
+    from .model_file import write_card
+
+    meta = json.loads(meta_path.read_text())
+    meta["metrics"] = {
+        "method": f"leave-subjects-out cross-validation, {folds} folds, each fold model scored "
+        "on the subjects it never saw ('gaitedge evaluate OUT/cv/fold-* DATA --held-out')",
+        **{k: v for k, v in results.items() if k.startswith("pooled")},
+        "subjects": results["subjects"],
+    }
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_card(meta_path.parent)

@@ -1,0 +1,165 @@
+"""Training (PyTorch, CPU): targets outside the cycles, augmentation, determinism, CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.cli import main
+from edge.dataset import Trial, save_trial, trial_from_recording
+from edge.model_file import load_model
+from edge.train import (
+    TrainConfig,
+    _Windows,
+    phase_training_targets,
+    save_trained,
+    target_kinds,
+    train,
+)
+from firmware_bridge.recording import Recording
+
+pytest.importorskip("torch", reason="training needs PyTorch: pip install 'gaitedge[train]'")
+
+TINY = TrainConfig(hidden=8, epochs=3, window=200, burn_in=20, batch=4, seed=1)
+
+
+@pytest.fixture(scope="module")
+def walk(walk_left: Recording, walk_right: Recording) -> list[Trial]:
+    return [trial_from_recording(walk_left), trial_from_recording(walk_right)]
+
+
+def test_phase_targets_cover_standing_and_first_swing() -> None:
+    counter = np.arange(0, 1200)
+    hs = np.arange(300, 1001, 100)  # heel strikes 300 … 1000
+    to = hs - 40  # each step starts with a toe-off
+    cos = np.full(1200, np.nan, np.float32)
+    sin = cos.copy()
+    inside = (counter >= hs[0]) & (counter < hs[-1])
+    cyc = np.searchsorted(hs, counter[inside], side="right") - 1
+    phi = 2 * np.pi * (counter[inside] - hs[cyc]) / 100
+    cos[inside], sin[inside] = np.cos(phi), np.sin(phi)
+    trial = Trial(
+        subject="1", name="t", side="L", sample_rate_hz=100.0, counter=counter,
+        imu=np.zeros((1200, 6), np.float32),
+        targets={"phase_cos": cos, "phase_sin": sin},
+        masks={"in_trial": counter >= 100},
+        events={"heel_strike": hs, "toe_off": to},
+    )  # fmt: skip
+    t = phase_training_targets(trial)
+    # inside the cycles: untouched
+    assert np.array_equal(t["phase_cos"][inside], cos[inside])
+    # standing in the trial, before the first toe-off (260) and from HS_last + 30 on: (0, 0)
+    for sl in (slice(100, 260), slice(1030, 1200)):
+        assert np.all(t["phase_cos"][sl] == 0) and np.all(t["phase_sin"][sl] == 0)
+    # outside the trial: still undefined
+    assert np.all(np.isnan(t["phase_cos"][:100]))
+    # first swing 260 … 299: phase 0.6 … 0.99 of the cycle, rising to the wrap at 300
+    swing = np.arctan2(t["phase_sin"][260:300], t["phase_cos"][260:300]) % (2 * np.pi)
+    assert np.allclose(swing / (2 * np.pi), (np.arange(260, 300) - 200) / 100, atol=1e-6)
+    # after the last heel strike: the phase goes on for 0.3 cycle
+    tail = np.arctan2(t["phase_sin"][1000:1030], t["phase_cos"][1000:1030]) % (2 * np.pi)
+    assert np.allclose(tail / (2 * np.pi), np.arange(30) / 100, atol=1e-6)
+    # the original trial is not modified
+    assert np.isnan(trial.targets["phase_cos"][150])
+
+
+def test_binary_targets_become_logits(walk: list[Trial]) -> None:
+    names, kinds = target_kinds(walk)
+    assert names == ["phase_cos", "phase_sin", "stance"]
+    assert kinds == ["value", "value", "logit"]
+
+
+def test_augmented_windows_keep_the_signal_physical(walk: list[Trial]) -> None:
+    """Rotation keeps |acc| and |gyro| per sample; mirroring flips acc_y, gyr_x, gyr_z."""
+    names, _ = target_kinds(walk)
+    cfg = dataclasses.replace(TINY, rate_jitter=0.0, mirror=False, rotate_deg=20.0)
+    plain = _Windows(walk, names, dataclasses.replace(cfg, rotate_deg=0.0)).batch()[0]
+    rotated = _Windows(walk, names, cfg).batch()[0]  # same seed: the same windows
+    for sl in (slice(0, 3), slice(3, 6)):
+        assert np.allclose(
+            np.linalg.norm(plain[..., sl], axis=-1), np.linalg.norm(rotated[..., sl], axis=-1),
+            rtol=1e-4, atol=1e-4,
+        )  # fmt: skip
+    assert not np.allclose(plain, rotated, atol=1e-2)
+
+
+def test_training_is_deterministic_and_learns(walk: list[Trial]) -> None:
+    a = train(walk, TINY)
+    b = train(walk, TINY)
+    assert np.array_equal(a.weights.w_hh[0], b.weights.w_hh[0])
+    c = train(walk, dataclasses.replace(TINY, seed=2))
+    assert not np.array_equal(a.weights.w_hh[0], c.weights.w_hh[0])
+    longer = train(walk, dataclasses.replace(TINY, epochs=12, hidden=16))
+    first, last = longer.history[0]["loss"], longer.history[-1]["loss"]
+    assert last < 0.8 * first, longer.history
+    # normalisation symmetric in the mirrored channels (one model for either foot)
+    assert a.mean[1] == 0 and a.mean[3] == 0 and a.mean[5] == 0
+    assert np.all(a.std > 0)
+
+
+def test_saved_model_round_trips_with_float_copy(walk: list[Trial], tmp_path: Path) -> None:
+    r = train(walk, TINY)
+    save_trained(tmp_path / "m", r, walk, TINY, name="tiny", validation_subjects=["7"])
+    m = load_model(tmp_path / "m")
+    assert m.storage == "int8"
+    assert [c.unit for c in m.outputs] == ["1", "1", "logit"]
+    f = m.float_weights()
+    assert np.array_equal(f.w_hh[0], r.weights.w_hh[0])
+    # int8 within one quantisation step of the float weights
+    step = np.abs(r.weights.w_hh[0]).max(axis=1, keepdims=True) / 127
+    assert np.all(np.abs(m.weights.w_hh[0] - f.w_hh[0]) <= step * 0.5 + 1e-7)
+    assert m.meta["training"]["validation_subjects"] == ["7"]
+    assert m.meta["training"]["config"]["hidden"] == 8
+
+
+def test_cli_trains_on_a_plain_folder_with_any_target(
+    walk: list[Trial], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lab's own data: per-trial files with a knee angle column, two subjects."""
+    data = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    for subject in ("A", "B"):
+        for t in walk:
+            knee = (20 + 10 * np.tanh(t.imu[:, 4])).astype(np.float32)
+            own = dataclasses.replace(
+                t,
+                subject=subject,
+                name=f"{subject}-{t.side}",
+                imu=t.imu + rng.normal(0, 0.01, t.imu.shape).astype(np.float32),
+                targets={"knee_angle_deg": knee},
+                masks={},
+                events={},
+            )
+            save_trial(data / f"{subject}-{t.side}.npz", own)
+    out = tmp_path / "knee"
+    args = ["train", str(data), "--out", str(out), "--folds", "2", "--quiet",
+            "--hidden", "8", "--epochs", "2", "--window", "200", "--batch", "4"]  # fmt: skip
+    assert main(args) == 0
+    m = load_model(out)
+    assert [(c.name, c.unit) for c in m.outputs] == [("knee_angle_deg", "deg")]
+    for k in (1, 2):
+        fold = load_model(out / "cv" / f"fold-{k}")
+        held = fold.meta["training"]["validation_subjects"]
+        assert len(held) == 1 and held[0] not in fold.meta["training"]["subjects"]
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_cli_train_names_a_bad_data_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gaitedge: error: ") and "not a folder" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_model_json_records_the_config(walk: list[Trial], tmp_path: Path) -> None:
+    r = train(walk, TINY)
+    path = save_trained(tmp_path / "m", r, walk, TINY, name="tiny")
+    meta = json.loads(path.read_text())
+    assert meta["training"]["config"] == dataclasses.asdict(TINY)
+    assert meta["training"]["n_samples"] == sum(len(t) for t in walk)
