@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (GaitedgeError, FileNotFoundError, ValueError) as e:
         print(f"gaitedge: error: {e}", file=sys.stderr)
         return 2
+    except ImportError as e:  # an optional extra that is not installed
+        print(f"gaitedge: error: {e} (is the extra installed? see README)", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,8 +187,9 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
     )
     ev.add_argument(
         "--variants",
-        default="int8,float,tflite",
-        help="comma-separated: int8 (as stored), float, tflite (default: all three)",
+        default="auto",
+        help="comma-separated: int8 (the weights as stored), float (the float32 copy), tflite "
+        "(the .tflite twin in LiteRT); default: every one this model and install can run",
     )
     ev.add_argument("--json", action="store_true", help="print one JSON object instead")
     ev.set_defaults(func=_evaluate)
@@ -201,15 +205,11 @@ def _train_defaults() -> dict[str, object]:
 
 async def _train(args: argparse.Namespace) -> int:
     from .dataset import load_dataset
+    from .train import TrainConfig, fit
 
-    try:
-        from .train import TrainConfig, fit
-    except ImportError as e:  # pragma: no cover - depends on the install
-        raise GaitedgeError(
-            f"training needs PyTorch ({e.name} is missing): pip install 'gaitedge[train]'"
-        ) from None
     cfg = TrainConfig(**{k: getattr(args, k) for k in _train_defaults()})
     trials = load_dataset(args.data)
+    layout = "ipol-gait" if (args.data / "GaitData").is_dir() else "per-trial files"
     print(f"{len(trials)} trials, {len({t.subject for t in trials})} subjects from {args.data}")
     results = fit(
         trials,
@@ -217,7 +217,7 @@ async def _train(args: argparse.Namespace) -> int:
         cfg,
         folds=args.folds,
         name=args.name,
-        data={"path": str(args.data)},
+        data={"path": str(args.data), "layout": layout},
         progress=not args.quiet,
         jobs=args.jobs,
     )
@@ -231,22 +231,50 @@ async def _train(args: argparse.Namespace) -> int:
 
 async def _evaluate(args: argparse.Namespace) -> int:
     import json
+    import math
 
     from .dataset import load_dataset
-    from .evaluate import VARIANTS, evaluate, format_results
+    from .evaluate import VARIANTS, available_variants, evaluate, format_results
     from .model_file import load_model
 
     if len(args.paths) < 2:
         raise GaitedgeError("give at least one MODEL directory and then DATA_DIR")
     *model_dirs, data = args.paths
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    bad = [v for v in variants if v not in VARIANTS]
-    if bad or not variants:
-        raise GaitedgeError(f"--variants {args.variants!r}: choose from {', '.join(VARIANTS)}")
     models = [load_model(d) for d in model_dirs]
+    can = [v for v in VARIANTS if all(v in available_variants(m) for m in models)]
+    if args.variants == "auto":
+        variants = can
+        skipped = [v for v in VARIANTS if v not in can]
+        if skipped:
+            print(
+                f"gaitedge: note: not scoring {', '.join(skipped)} (no float copy in the model, "
+                "or no .tflite twin / LiteRT here: pip install 'gaitedge[tflite]')",
+                file=sys.stderr,
+            )
+    else:
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        bad = [v for v in variants if v not in VARIANTS]
+        if bad or not variants:
+            raise GaitedgeError(f"--variants {args.variants!r}: choose from {', '.join(VARIANTS)}")
+        cannot = [v for v in variants if v not in can]
+        if cannot:
+            raise GaitedgeError(
+                f"cannot score {', '.join(cannot)} here: the model has no float copy, or no "
+                ".tflite twin, or LiteRT is not installed (pip install 'gaitedge[tflite]')"
+            )
     results = evaluate(models, load_dataset(data), variants=variants, held_out=args.held_out)
     if args.json:
-        print(json.dumps(results, indent=2, allow_nan=True))
+
+        def finite(x: object) -> object:  # JSON has no NaN: write null
+            if isinstance(x, float) and not math.isfinite(x):
+                return None
+            if isinstance(x, dict):
+                return {k: finite(v) for k, v in x.items()}
+            if isinstance(x, list):
+                return [finite(v) for v in x]
+            return x
+
+        print(json.dumps(finite(results), indent=2))
     else:
         print(format_results(results))
     return 0

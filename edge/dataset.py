@@ -74,10 +74,29 @@ __all__ = [
     "load_trial",
     "save_trial",
     "split_by_subject",
+    "subject_key",
     "trial_from_recording",
+    "unit_of",
 ]
 
-_UNIT_SUFFIX = {"m/s^2": "mps2", "rad/s": "radps"}
+#: Unit of a column from its name's suffix (``knee_angle_deg`` is in deg); the IMU
+#: columns use the first two.
+_UNIT_SUFFIX = {"m/s^2": "mps2", "rad/s": "radps", "deg": "deg", "rad": "rad", "m": "m",
+                "m/s": "mps", "N": "N", "kPa": "kPa"}  # fmt: skip
+
+
+def unit_of(column: str) -> str:
+    """The unit a column name carries as its suffix (``knee_angle_deg`` → ``deg``), else ``1``."""
+    for unit, suffix in _UNIT_SUFFIX.items():
+        if column.endswith("_" + suffix):
+            return unit
+    return "1"
+
+
+def subject_key(subject: str) -> tuple[int, str]:
+    """Sort key of subject ids: numbers in numeric order (2 before 10), then the rest."""
+    return (len(subject), subject) if subject.isdigit() else (1 << 30, subject)
+
 
 #: Column names of the six IMU channels in the plain format, in ``Trial.imu`` order.
 CHANNEL_COLUMNS: tuple[str, ...] = tuple(
@@ -708,7 +727,7 @@ def split_by_subject(
         One pair per fold; trial order within each list follows ``trials``. No subject is
         in both lists of a pair.
     """
-    subjects = sorted({t.subject for t in trials}, key=lambda s: (len(s), s))
+    subjects = sorted({t.subject for t in trials}, key=subject_key)
     if not 2 <= n_folds <= len(subjects):
         raise DatasetError(
             f"n_folds is {n_folds!r} but there are {len(subjects)} subjects; choose "

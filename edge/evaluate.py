@@ -6,6 +6,11 @@ live), then the causal :class:`edge.events.GaitEventDetector` fed sample by samp
 :func:`edge.metrics.score_trial`. Per subject and pooled results by
 :func:`edge.metrics.pooled_scores`.
 
+Outputs come from :meth:`edge.gru.GRU.run` over all trials at once, which equals feeding
+them packet by packet as the live loop does to float32 rounding (~1e-6; tested), so an
+output sitting exactly on a detector threshold is the only way the two could differ. The
+detector is built from the model's ``detector`` block (model.json), as the live loop does.
+
 A model trained by ``gaitedge train --folds N`` records the subjects it held out
 (``training.validation_subjects`` in model.json); :func:`evaluate` with ``held_out=True``
 scores each model on those subjects only, so several fold models together give the
@@ -24,23 +29,57 @@ from .dataset import Trial
 from .events import GaitEventDetector
 from .gru import GRU, GRUWeights
 from .metrics import TrialScores, phase_from_cos_sin, pooled_scores, score_trial, scores_by_subject
-from .model_file import Model, ModelFileError
+from .model_file import DEVICE_CHANNELS, Model, ModelFileError
 
 __all__ = [
     "VARIANTS",
     "Variant",
     "activate",
+    "available_variants",
     "evaluate",
     "format_results",
+    "make_detector",
+    "metric_table",
     "model_outputs",
+    "pooled_key",
+    "result_tables",
     "score_outputs",
 ]
 
 Variant = Literal["float", "int8", "tflite"]
 VARIANTS: tuple[Variant, ...] = ("float", "int8", "tflite")
 
-#: The detector settings the streaming loop uses with gait-phase models.
-DETECTOR_DEFAULTS: dict[str, float] = {"min_phase_norm": 0.5}
+
+def pooled_key(variant: str) -> str:
+    """Result key of a variant's pooled scores: ``pooled`` (int8, as issue 4 names it) or
+    ``pooled_<variant>``."""
+    return "pooled" if variant == "int8" else f"pooled_{variant}"
+
+
+def make_detector(model: Model, sample_rate_hz: float) -> GaitEventDetector:
+    """The event detector the model was shipped with (model.json ``detector``)."""
+    settings = model.meta.get("detector") or {}
+    try:
+        return GaitEventDetector(sampling_rate_hz=sample_rate_hz, **settings)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{model.path}/model.json: detector settings: {e}") from None
+
+
+def available_variants(model: Model) -> list[Variant]:
+    """The variants this model and this install can run (float needs the float copy or
+    float32 storage; tflite needs the twin and LiteRT)."""
+    out: list[Variant] = ["int8"]
+    if model.storage == "float32" or model.meta.get("weights_float32"):
+        out.append("float")
+    if (model.meta.get("tflite") or {}).get("step"):
+        try:
+            from .backends import load_interpreter_module
+
+            load_interpreter_module()
+            out.append("tflite")
+        except ImportError:
+            pass
+    return out
 
 
 def activate(y: npt.NDArray[np.float32], units: Sequence[str]) -> npt.NDArray[np.float32]:
@@ -93,9 +132,7 @@ def model_outputs(
     return [activate(y[: len(t), i], units) for i, t in enumerate(trials)]
 
 
-def score_outputs(
-    model: Model, trial: Trial, y: npt.NDArray[np.float32], **detector: float
-) -> TrialScores:
+def score_outputs(model: Model, trial: Trial, y: npt.NDArray[np.float32]) -> TrialScores:
     """Score one trial's activated outputs (phase and events) against its ground truth."""
     names = [c.name for c in model.outputs]
     need = ("phase_cos", "phase_sin", "stance")
@@ -111,9 +148,7 @@ def score_outputs(
         if key not in trial.masks:
             raise ValueError(f"trial {trial.name!r} has no mask_{key}; cannot score it")
     pc, ps, st = (y[:, names.index(n)] for n in need)
-    kw = {**DETECTOR_DEFAULTS, **detector}
-    det = GaitEventDetector(sampling_rate_hz=trial.sample_rate_hz, **kw)
-    events = det.detect(trial.counter, pc, ps, st)
+    events = make_detector(model, trial.sample_rate_hz).detect(trial.counter, pc, ps, st)
     return score_trial(
         trial.subject,
         trial.counter,
@@ -155,6 +190,14 @@ def evaluate(
         {subject: …}}, "n_trials": …, "models": [...]}`` (a ``pooled_*`` key per variant
         asked; ``pooled`` is int8's, as issue 4 names it).
     """
+    if len(models) > 1 and not held_out:
+        raise ValueError(
+            "several models without --held-out would be pooled into one score; give one "
+            "model, or fold models with --held-out"
+        )
+    for m in models:
+        for t in trials:
+            m.check_device(DEVICE_CHANNELS, t.sample_rate_hz)
     plan: list[tuple[Model, list[Trial]]] = []
     seen: dict[str, str] = {}
     for m in models:
@@ -185,27 +228,54 @@ def evaluate(
         for m, mine in plan:
             outs = model_outputs(m, mine, variant)
             scores += [score_outputs(m, t, y) for t, y in zip(mine, outs, strict=True)]
-        key = "pooled" if variant == "int8" else f"pooled_{variant}"
-        result[key] = pooled_scores(scores)
+        result[pooled_key(variant)] = pooled_scores(scores)
         result["subjects"][variant] = scores_by_subject(scores)
     result["n_trials"] = sum(len(mine) for _, mine in plan)
     result["models"] = [str(m.path) for m, _ in plan]
     return result
 
 
+#: Columns of the metric tables: (key, header, format).
+_METRIC_COLUMNS = (
+    ("phase_rmse_pct", "phase RMSE %", "{:.2f}"),
+    ("phase_rmse_steady_pct", "steady %", "{:.2f}"),
+    ("hs_recall", "HS recall", "{:.2%}"),
+    ("hs_precision", "HS prec.", "{:.2%}"),
+    ("hs_mae_ms", "HS MAE ms", "{:.1f}"),
+    ("hs_recall_30ms", "HS ≤30 ms", "{:.2%}"),
+    ("to_recall", "TO recall", "{:.2%}"),
+    ("to_precision", "TO prec.", "{:.2%}"),
+    ("to_mae_ms", "TO MAE ms", "{:.1f}"),
+    ("to_recall_30ms", "TO ≤30 ms", "{:.2%}"),
+    ("event_delay_p95_ms", "delay p95 ms", "{:.0f}"),
+    ("n_strides", "strides", "{:d}"),
+)
+
+
+def metric_table(rows: Mapping[str, Mapping[str, Any]], first: str) -> list[str]:
+    """Markdown table lines, one row per entry of ``rows`` (gait metrics; missing: –)."""
+    head = [first] + [h for _, h, _ in _METRIC_COLUMNS]
+    out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(_METRIC_COLUMNS) + "|"]
+    for label, r in rows.items():
+        cells = []
+        for key, _, fmt in _METRIC_COLUMNS:
+            v = r.get(key)
+            cells.append("–" if v is None or v != v else fmt.format(v))
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return out
+
+
+def result_tables(results: Mapping[str, Any]) -> list[str]:
+    """Markdown lines of :func:`evaluate`'s result: pooled per variant, then per subject."""
+    variants = list(results.get("subjects", {}))
+    pooled = {v: results[pooled_key(v)] for v in variants if pooled_key(v) in results}
+    n_subj = next(iter(pooled.values()))["n_subjects"] if pooled else 0
+    lines = [f"Pooled over {n_subj} subjects:", "", *metric_table(pooled, "weights")]
+    for variant, subjects in results.get("subjects", {}).items():
+        lines += ["", f"Per subject ({variant}):", "", *metric_table(subjects, "subject")]
+    return lines
+
+
 def format_results(results: Mapping[str, Any]) -> str:
     """Human-readable tables of :func:`evaluate`'s result (markdown)."""
-    from .model_file import metric_table
-
-    pooled = {
-        ("int8" if k == "pooled" else k.removeprefix("pooled_")): v
-        for k, v in results.items()
-        if k.startswith("pooled")
-    }
-    n_subj = next(iter(pooled.values()))["n_subjects"] if pooled else 0
-    lines = [f"{results.get('n_trials', 0)} trials, {n_subj} subjects; pooled:", ""]
-    lines += metric_table(pooled, "weights")
-    for variant, subjects in results.get("subjects", {}).items():
-        lines += ["", f"per subject ({variant}):", ""]
-        lines += metric_table(subjects, "subject")
-    return "\n".join(lines)
+    return "\n".join([f"{results.get('n_trials', 0)} trials.", "", *result_tables(results)])

@@ -13,9 +13,9 @@ Rules (counters in samples at ``sampling_rate_hz``; φ = atan2(phase_sin, phase_
 [0, 2π)). Both events are edges of ``p_stance`` through 0.5, timed by the stance signal
 and checked against the phase: a causal model recognises the foot landing and lifting
 as they happen (an impact, a push-off), while its phase must anticipate where the cycle
-ends and carries that uncertainty. On held-out subjects the stance edge times heel strikes
-with a smaller error than the phase's wrap through zero (measured: ``models/gait-phase``'s
-card).
+ends and carries that uncertainty. Measured on held-out subjects (two, with a hidden-64
+model): heel strikes timed by the stance edge had a mean absolute error of 7.8 ms, by the
+phase's interpolated wrap through zero 9.6 ms.
 
 - **Heel strike (HS)**: an upward crossing of 0.5 after the foot was in swing
   (``p_stance <= 0.5 − hysteresis`` arms it), with φ at the crossing sample inside
@@ -27,11 +27,12 @@ card).
   ``stance_offset_samples`` (the stance target switches at the first sample of the new
   state, so the interpolated crossing lies half a sample before the labelled event; the
   shift is capped so the event is never after the current sample). A crossing back
-  cancels the candidate. It is reported when ``p_stance`` passes the far threshold
-  (``0.5 ± hysteresis``) or ``max_delay_ms`` after its estimated time, whichever comes
-  first; then that edge disarms until the foot is in the other state again. A candidate
-  closer than ``min_stride_ms`` to the previous reported event of its kind is ignored
-  (refractory).
+  cancels the candidate; a crossing outside the phase window or inside the refractory
+  period is rejected and disarms the edge (it must come back from the other state). A
+  candidate is reported when ``p_stance`` passes the far threshold (``0.5 ± hysteresis``)
+  or ``max_delay_ms`` after its estimated time, whichever comes first; then that edge
+  disarms until the foot is in the other state again. A candidate closer than
+  ``min_stride_ms`` to the previous reported event of its kind is rejected (refractory).
 - **Delay**: ``counter_reported − counter_at`` is ≥ 0 and at most ``max_delay_ms`` plus
   the gap before the reporting sample (a gap is bounded by ``max_gap_ms``).
 - **Lost samples** are counter jumps; no samples are invented: crossings are interpolated
@@ -52,9 +53,22 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GaitEvent", "GaitEventDetector", "events_to_arrays"]
+__all__ = ["GAIT_PHASE_DETECTOR", "GaitEvent", "GaitEventDetector", "events_to_arrays"]
 
 _TWO_PI = 2.0 * math.pi
+
+#: Detector settings that ``gaitedge train`` writes into a gait-phase model's model.json
+#: (``detector``); evaluation and the streaming loop build the detector from that block.
+GAIT_PHASE_DETECTOR: dict[str, float | tuple[float, float]] = {
+    "min_stride_ms": 400.0,
+    "hysteresis": 0.1,
+    "stance_offset_samples": 0.5,
+    "hs_phase_window": (0.75, 0.25),
+    "to_phase_window": (0.35, 0.9),
+    "max_delay_ms": 50.0,
+    "max_gap_ms": 200.0,
+    "min_phase_norm": 0.5,
+}
 _NO_EVENTS: tuple[GaitEvent, ...] = ()
 
 
@@ -322,8 +336,12 @@ class _Edge:
             if s_prev >= 0.5 > s:
                 at = prev_counter + gap * (s_prev - 0.5) / (s_prev - s)
                 at = min(at + det.stance_offset_samples, float(counter))
-                ok = at - self.last >= det.min_stride_samples_ and self._in_window(phase)
-                self.cand = at if ok else math.nan
+                if at - self.last >= det.min_stride_samples_ and self._in_window(phase):
+                    self.cand = at
+                else:  # rejected: disarm, so a wobble around 0.5 cannot fire later
+                    self.cand = math.nan
+                    self.armed = False
+                    return None
             elif s_prev < 0.5 <= s:
                 self.cand = math.nan
         cand = self.cand

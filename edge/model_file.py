@@ -38,12 +38,13 @@ if TYPE_CHECKING:
 from .quant import Storage, storage_error, weights_from_arrays, weights_to_arrays
 
 __all__ = [
+    "DEFAULT_MODEL",
     "FORMAT_VERSION",
     "Channel",
     "Model",
     "ModelFileError",
+    "default_model_dir",
     "load_model",
-    "metric_table",
     "save_model",
     "write_card",
 ]
@@ -126,7 +127,19 @@ class Model:
                 f"{self.path}: no float32 copy of the {self.storage} weights; re-export with "
                 "float_copy=True (gaitedge train writes one)"
             )
-        return _load_weights(self.path / entry["file"], entry["sha256"])
+        try:
+            path, digest = self.path / entry["file"], entry["sha256"]
+        except (KeyError, TypeError):
+            raise ModelFileError(
+                f"{self.path}/model.json: weights_float32 needs file and sha256; re-export"
+            ) from None
+        weights = _load_weights(path, digest)
+        if weights.n_params != self.weights.n_params or weights.hidden != self.weights.hidden:
+            raise ModelFileError(
+                f"{path}: the float32 copy does not match {self.meta['weights']['file']} "
+                "(shapes differ); re-export the model"
+            )
+        return weights
 
     @property
     def packet_size(self) -> int | None:
@@ -190,6 +203,18 @@ class Model:
                 f"samples at {sample_rate_hz:g} Hz; set the insole to {self.sample_rate_hz:g} Hz "
                 "or use a model trained at its rate"
             )
+
+
+#: The model the runtime uses when none is named.
+DEFAULT_MODEL = "gait-phase"
+
+
+def default_model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """Directory of a shipped model (``models/<name>`` in the repository, installed as the
+    ``gaitedge_models`` package)."""
+    from importlib.resources import files
+
+    return Path(str(files("gaitedge_models") / name))
 
 
 def _sha256(path: Path) -> str:
@@ -334,7 +359,9 @@ def _card(meta: Mapping[str, Any]) -> str:
         ]
     metrics = meta.get("metrics")
     if metrics:
-        lines += _metrics_lines(metrics)
+        from .evaluate import result_tables
+
+        lines += ["## Metrics", "", str(metrics.get("method", "")), "", *result_tables(metrics), ""]
     training = meta.get("training")
     if training:
         lines += ["## Training", "", "```json", json.dumps(training, indent=2), "```", ""]
@@ -343,54 +370,6 @@ def _card(meta: Mapping[str, Any]) -> str:
     if meta.get("citation"):
         lines += ["## Data citation", "", meta["citation"], ""]
     return "\n".join(lines)
-
-
-#: Columns of the card's metric tables: (key, header, format).
-_METRIC_COLUMNS = (
-    ("phase_rmse_pct", "phase RMSE %", "{:.2f}"),
-    ("phase_rmse_steady_pct", "steady %", "{:.2f}"),
-    ("hs_recall", "HS recall", "{:.2%}"),
-    ("hs_precision", "HS prec.", "{:.2%}"),
-    ("hs_mae_ms", "HS MAE ms", "{:.1f}"),
-    ("hs_recall_30ms", "HS ≤30 ms", "{:.2%}"),
-    ("to_recall", "TO recall", "{:.2%}"),
-    ("to_precision", "TO prec.", "{:.2%}"),
-    ("to_mae_ms", "TO MAE ms", "{:.1f}"),
-    ("to_recall_30ms", "TO ≤30 ms", "{:.2%}"),
-    ("event_delay_p95_ms", "delay p95 ms", "{:.0f}"),
-    ("n_strides", "strides", "{:d}"),
-)
-
-
-def metric_table(rows: Mapping[str, Mapping[str, Any]], first: str) -> list[str]:
-    """Markdown table lines, one row per entry of ``rows`` (gait-phase metrics)."""
-    head = [first] + [h for _, h, _ in _METRIC_COLUMNS]
-    out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(_METRIC_COLUMNS) + "|"]
-    for label, r in rows.items():
-        cells = []
-        for key, _, fmt in _METRIC_COLUMNS:
-            v = r.get(key)
-            cells.append("–" if v is None or v != v else fmt.format(v))
-        out.append(f"| {label} | " + " | ".join(cells) + " |")
-    return out
-
-
-def _metrics_lines(metrics: Mapping[str, Any]) -> list[str]:
-    lines = ["## Metrics", "", str(metrics.get("method", "")), ""]
-    pooled = {
-        k.removeprefix("pooled_") if k != "pooled" else "int8": v
-        for k, v in metrics.items()
-        if k.startswith("pooled")
-    }
-    if pooled:
-        lines += ["Pooled over all held-out subjects:", ""]
-        lines += metric_table(pooled, "weights")
-        lines.append("")
-    for variant, subjects in (metrics.get("subjects") or {}).items():
-        lines += [f"Per subject ({variant}):", ""]
-        lines += metric_table(subjects, "subject")
-        lines.append("")
-    return lines
 
 
 def write_card(directory: str | os.PathLike[str], extra: str = "") -> Path:

@@ -5,7 +5,7 @@
 What is learnt: every target column of the data set, per sample, causally (a GRU sees no
 future samples). A target whose defined values are all 0 or 1 (``stance``) is a binary
 state: the head gives its logit (output unit ``"logit"``, trained with binary
-cross-entropy; :func:`edge.predict.probabilities` turns it into a probability). Any other
+cross-entropy; :func:`edge.evaluate.activate` turns it into a probability). Any other
 target is regressed with squared error (output unit ``"1"``, or the unit the column name
 carries). A NaN target contributes nothing at that sample.
 
@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -48,7 +49,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .dataset import Trial
+from .dataset import Trial, subject_key, unit_of
+from .events import GAIT_PHASE_DETECTOR
 from .gru import GRUWeights
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "fit",
     "phase_training_targets",
     "save_trained",
+    "score_folds",
     "target_kinds",
     "train",
 ]
@@ -86,15 +89,13 @@ class TrainConfig:
         Augmentation strengths (module docstring); 0 turns one off.
     mirror : bool
         Mirror half the windows.
-    logit_weight : float
-        Weight of a binary target's cross-entropy against the squared errors.
     seed : int
         Seeds the weights, the windows and the augmentation.
     """
 
-    hidden: int = 64
+    hidden: int = 96
     layers: int = 1
-    epochs: int = 40
+    epochs: int = 60
     window: int = 400
     burn_in: int = 50
     batch: int = 32
@@ -102,8 +103,19 @@ class TrainConfig:
     rotate_deg: float = 8.0
     rate_jitter: float = 0.05
     mirror: bool = True
-    logit_weight: float = 1.0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "layers", "epochs", "window", "batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} is {getattr(self, name)!r}; give an integer >= 1")
+        if not 0 <= self.burn_in < self.window:
+            raise ValueError(f"burn_in is {self.burn_in!r}; choose 0 <= burn_in < window")
+        if not (self.lr > 0 and 0 <= self.rate_jitter < 0.5 and 0 <= self.rotate_deg <= 90):
+            raise ValueError(
+                f"lr {self.lr!r}, rate_jitter {self.rate_jitter!r}, rotate_deg "
+                f"{self.rotate_deg!r}: need lr > 0, 0 <= rate_jitter < 0.5, 0 <= rotate_deg <= 90"
+            )
 
 
 @dataclasses.dataclass
@@ -162,6 +174,9 @@ def phase_training_targets(trial: Trial) -> dict[str, npt.NDArray[np.float32]]:
     cos[ext] = np.cos(phase[ext])
     sin[ext] = np.sin(phase[ext])
     standing = in_trial & ((c < walk_start) | (c >= walk_end))
+    stance = targets.get("stance")
+    if stance is not None:  # never call a cut-off walk (stance unknown) standing
+        standing &= stance == 1
     cos[standing] = 0.0
     sin[standing] = 0.0
     targets["phase_cos"], targets["phase_sin"] = cos, sin
@@ -170,9 +185,15 @@ def phase_training_targets(trial: Trial) -> dict[str, npt.NDArray[np.float32]]:
 
 def target_kinds(trials: Sequence[Trial]) -> tuple[list[str], list[str]]:
     """Target names shared by every trial (first trial's order) and their kinds."""
-    names = [k for k in trials[0].targets if all(k in t.targets for t in trials)]
+    names = list(trials[0].targets)
     if not names:
-        raise ValueError("the trials share no target column; nothing to train")
+        raise ValueError(f"trial {trials[0].name!r} has no target column; nothing to train")
+    for t in trials:
+        if sorted(t.targets) != sorted(names):
+            raise ValueError(
+                f"trial {t.name!r} has targets {sorted(t.targets)}, trial {trials[0].name!r} "
+                f"has {sorted(names)}; every trial needs the same target columns"
+            )
     kinds = []
     for k in names:
         vals = np.concatenate([t.targets[k] for t in trials])
@@ -219,21 +240,24 @@ class _Windows:
             x, y = self.x[i], self.y[i]
             s = 1.0 + cfg.rate_jitter * aug.uniform(-1, 1)
             r = self._rotation()
-            mirror = cfg.mirror and aug.random() < 0.5
+            flip = aug.random() < 0.5
             span = (w - 1) * s
             hi = len(x) - 1 - span
             at_start = rng.random() < 0.1
-            start = 0.0 if hi <= 0 or at_start else rng.uniform(0, hi)
+            where = rng.random()
+            start = 0.0 if hi <= 0 or at_start else where * hi
             pos = start + s * np.arange(w)
+            past_end = pos > len(x) - 1  # a trial shorter than the window
             pos = np.minimum(pos, len(x) - 1)
             lo = np.floor(pos).astype(np.int64)
             up = np.minimum(lo + 1, len(x) - 1)
             f = (pos - lo).astype(np.float32)[:, None]
             xw = x[lo] * (1 - f) + x[up] * f
             yw = y[lo] * (1 - f) + y[up] * f  # NaN where either neighbour has none
+            yw[past_end] = np.nan
             if cfg.rotate_deg:
                 xw = np.concatenate([xw[:, :3] @ r.T, xw[:, 3:] @ r.T], axis=1)
-            if mirror:
+            if cfg.mirror and flip:
                 xw = xw * _MIRROR
             if start > 0:
                 yw[: cfg.burn_in] = np.nan
@@ -266,6 +290,12 @@ def train(
 
     if not trials:
         raise ValueError("no training trials")
+    for t in trials:
+        if not np.isfinite(t.imu).all():
+            raise ValueError(
+                f"trial {t.name!r} (subject {t.subject}) has NaN or infinite IMU values; drop "
+                "those rows (a lost sample is a gap in the counter, not a NaN)"
+            )
     rates = {t.sample_rate_hz for t in trials}
     if len(rates) != 1:
         raise ValueError(f"trials have different sample rates {sorted(rates)}; resample first")
@@ -306,7 +336,7 @@ def train(
             y0 = torch.nan_to_num(y)
             se = (out - y0) ** 2
             bce = nn.functional.binary_cross_entropy_with_logits(out, y0, reduction="none")
-            per = torch.where(is_logit, cfg.logit_weight * bce, se) * have
+            per = torch.where(is_logit, bce, se) * have
             loss = per.sum() / have.sum().clamp(min=1)
             opt.zero_grad()
             loss.backward()
@@ -385,14 +415,15 @@ def save_trained(
     from .model_file import DEVICE_CHANNELS, Channel, save_model
 
     outputs = [
-        Channel(n, "logit" if k == "logit" else _unit_of(n))
+        Channel(n, "logit" if k == "logit" else unit_of(n))
         for n, k in zip(result.targets, result.kinds, strict=True)
     ]
     ref = trials[0].imu[:3000, None, :]
+    gait = all(k in result.targets for k in (*_PHASE, "stance"))
     training = {
         "config": dataclasses.asdict(cfg),
-        "subjects": sorted({t.subject for t in trials}, key=_subject_key),
-        "validation_subjects": sorted(validation_subjects, key=_subject_key),
+        "subjects": sorted({t.subject for t in trials}, key=subject_key),
+        "validation_subjects": sorted(validation_subjects, key=subject_key),
         "n_trials": len(trials),
         "n_samples": int(sum(len(t) for t in trials)),
         "final_loss": result.history[-1]["loss"] if result.history else None,
@@ -411,20 +442,12 @@ def save_trained(
         storage="int8",
         reference_input=ref,
         float_copy=True,
-        extra={"training": training},
+        extra={
+            "training": training,
+            **({"detector": dict(GAIT_PHASE_DETECTOR)} if gait else {}),
+            **({"citation": IPOL_CITATION} if (data or {}).get("layout") == "ipol-gait" else {}),
+        },
     )
-
-
-def _unit_of(name: str) -> str:
-    """The unit a target column name carries (``knee_angle_deg`` → ``deg``), else ``1``."""
-    for suffix, unit in (("_deg", "deg"), ("_rad", "rad"), ("_mps2", "m/s^2"), ("_m", "m")):
-        if name.endswith(suffix):
-            return unit
-    return "1"
-
-
-def _subject_key(s: str) -> tuple[int, str]:
-    return (int(s), "") if s.isdigit() else (1 << 30, s)
 
 
 def fit(
@@ -450,38 +473,91 @@ def fit(
     not depend on it). Returns the cross-validation results (empty without folds).
     """
     from .dataset import split_by_subject
-    from .model_file import load_model
 
+    _check_install(progress)
+    gait = _check_gait_data(trials)
     root = Path(out)
     name = name or root.name
     splits = split_by_subject(trials, folds, seed=cfg.seed) if folds else []
+    stale = root / "cv"
+    if stale.is_dir():  # fold models of an earlier run would mix with this run's
+        shutil.rmtree(stale)
     # every training set: the folds', then all subjects (the model that ships)
     jobs_in = [tr for tr, _ in splits] + [list(trials)]
     labels = [f"fold {k + 1}/{folds}" for k in range(folds)] + ["all subjects"]
     results_by_job = _train_all(jobs_in, labels, cfg, jobs=jobs, progress=progress)
-    results: dict[str, Any] = {}
-    fold_dirs = []
     for k, (tr, va) in enumerate(splits):
         d = root / "cv" / f"fold-{k + 1}"
-        held = sorted({t.subject for t in va}, key=_subject_key)
+        held = sorted({t.subject for t in va}, key=subject_key)
         save_trained(d, results_by_job[k], tr, cfg, name=f"{name}-fold-{k + 1}",
                      validation_subjects=held, data=data)  # fmt: skip
-        fold_dirs.append(d)
         if progress:
             print(f"fold {k + 1}/{folds}: held out subjects {', '.join(held)} -> {d}")
-    meta_path = save_trained(root, results_by_job[-1], trials, cfg, name=name, data=data)
-    gait = all(k in trials[0].targets for k in (*_PHASE, "stance"))
-    if fold_dirs and gait:
-        from .evaluate import evaluate
+    save_trained(root, results_by_job[-1], trials, cfg, name=name, data=data)
+    if splits and gait:
+        return score_folds(root, trials)
+    return {}
 
-        results = evaluate(
-            [load_model(d) for d in fold_dirs],
-            trials,
-            variants=("int8", "float", "tflite"),
-            held_out=True,
-        )
-        _add_metrics(meta_path, results, folds)
+
+def score_folds(out: str | os.PathLike[str], trials: Sequence[Trial]) -> dict[str, Any]:
+    """Score ``OUT/cv/fold-*`` on the subjects each held out; write it into OUT's card.
+
+    The same call as ``gaitedge evaluate OUT/cv/fold-* DATA --held-out`` (int8, float and
+    tflite); the results go into OUT/model.json (``metrics``) and CARD.md.
+    """
+    from .evaluate import evaluate
+    from .model_file import load_model
+
+    root = Path(out)
+    folds = sorted((root / "cv").glob("fold-*"), key=lambda p: int(p.name.split("-")[-1]))
+    if not folds:
+        raise ValueError(f"no fold models in {root / 'cv'}; train with --folds N first")
+    results = evaluate(
+        [load_model(d) for d in folds],
+        trials,
+        variants=("int8", "float", "tflite"),
+        held_out=True,
+    )
+    _add_metrics(root / "model.json", results, len(folds))
     return results
+
+
+def _check_install(progress: bool) -> None:
+    """Fail before hours of training, not after: torch, tqdm and the .tflite writer."""
+    from firmware_bridge.errors import GaitedgeError
+
+    missing = []
+    for module in ("torch", *(("tqdm",) if progress else ())):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    try:
+        from .tflite_export import _schema
+
+        _schema()
+    except ImportError:
+        missing.append("the .tflite schema (ai-edge-litert or tflite-micro)")
+    if missing:
+        raise GaitedgeError(f"training needs {', '.join(missing)}: pip install 'gaitedge[train]'")
+
+
+def _check_gait_data(trials: Sequence[Trial]) -> bool:
+    """Whether the trials are gait-phase data that can be scored; ValueError if half so."""
+    need_t, need_m = (*_PHASE, "stance"), ("scored", "steady")
+    gait = [all(k in t.targets for k in need_t) for t in trials]
+    if not any(gait):
+        return False
+    for t, g in zip(trials, gait, strict=True):
+        missing = [k for k in need_t if k not in t.targets] + [
+            f"mask_{k}" for k in need_m if k not in t.masks
+        ]
+        if not g or missing:
+            raise ValueError(
+                f"trial {t.name!r} lacks {', '.join(missing)}; gait-phase data needs "
+                f"{', '.join(need_t)} and mask_scored, mask_steady in every trial"
+            )
+    return True
 
 
 def _train_one(trials: Sequence[Trial], cfg: TrainConfig, label: str, bar: bool) -> TrainResult:
@@ -514,7 +590,11 @@ def _train_all(
         }
         for done, fut in enumerate(as_completed(futures), 1):
             i = futures[fut]
-            out[i] = fut.result()
+            try:
+                out[i] = fut.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
             if progress:
                 secs = sum(h["seconds"] for h in out[i].history)  # type: ignore[union-attr]
                 print(f"trained {labels[i]} ({done}/{len(sets)}, {secs:.0f} s)", flush=True)

@@ -180,7 +180,8 @@ def test_toe_off_needs_hysteresis_and_phase_window() -> None:
     det = GaitEventDetector(hysteresis=0.1, max_delay_ms=50.0)
     phase = 0.6 * 2 * math.pi  # inside the window
     stance = [0.55, 0.45, 0.55, 0.45, 0.3]  # never armed (0.6 not reached): nothing
-    assert not [e for k, s in enumerate(stance) for e in det.update(k, 1, 0, s)]
+    c, si = math.cos(phase), math.sin(phase)
+    assert not [e for k, s in enumerate(stance) for e in det.update(k, c, si, s)]
     det.reset()
     stance = [0.9, 0.7, 0.45, 0.55, 0.45, 0.35]  # armed; dip cancelled; last crossing wins
     out = [
@@ -195,6 +196,18 @@ def test_toe_off_needs_hysteresis_and_phase_window() -> None:
     assert not [
         e for k, s in enumerate(stance) for e in det.update(k, math.cos(phase), math.sin(phase), s)
     ]
+
+
+def test_a_rejected_crossing_disarms() -> None:
+    """A rise outside the window, then a wobble inside the hysteresis band: no heel strike."""
+    det = GaitEventDetector(hysteresis=0.1)
+    out = _feed(det, [0.60, 0.65, 0.70, 0.72, 0.76], [0.1, 0.1, 0.7, 0.45, 0.7])
+    assert not [e for e in out if e.kind == "HS"]
+    # back in swing, it arms again and the next rise near the wrap counts
+    out = _feed(det, [0.60, 0.65, 0.70, 0.72, 0.76, 0.9, 0.97, 0.02],
+                [0.1, 0.1, 0.7, 0.45, 0.7, 0.2, 0.3, 0.8])  # fmt: skip
+    assert [e.kind for e in out if e.kind == "HS"] == ["HS"]
+    assert [e.counter_reported for e in out if e.kind == "HS"] == [7]
 
 
 def test_toe_off_reported_after_max_delay_without_low_threshold() -> None:

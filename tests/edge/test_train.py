@@ -14,6 +14,7 @@ from edge.dataset import Trial, save_trial, trial_from_recording
 from edge.model_file import load_model
 from edge.train import (
     TrainConfig,
+    _train_all,
     _Windows,
     phase_training_targets,
     save_trained,
@@ -74,7 +75,7 @@ def test_binary_targets_become_logits(walk: list[Trial]) -> None:
 
 
 def test_augmented_windows_keep_the_signal_physical(walk: list[Trial]) -> None:
-    """Rotation keeps |acc| and |gyro| per sample; mirroring flips acc_y, gyr_x, gyr_z."""
+    """Rotation keeps |acc| and |gyro| per sample and changes nothing else."""
     names, _ = target_kinds(walk)
     cfg = dataclasses.replace(TINY, rate_jitter=0.0, mirror=False, rotate_deg=20.0)
     plain = _Windows(walk, names, dataclasses.replace(cfg, rotate_deg=0.0)).batch()[0]
@@ -85,6 +86,41 @@ def test_augmented_windows_keep_the_signal_physical(walk: list[Trial]) -> None:
             rtol=1e-4, atol=1e-4,
         )  # fmt: skip
     assert not np.allclose(plain, rotated, atol=1e-2)
+
+
+def test_mirroring_flips_the_lateral_axis(walk: list[Trial]) -> None:
+    names, _ = target_kinds(walk)
+    cfg = dataclasses.replace(TINY, rate_jitter=0.0, rotate_deg=0.0, batch=16)
+    plain = _Windows(walk, names, dataclasses.replace(cfg, mirror=False)).batch()[0]
+    maybe = _Windows(walk, names, cfg).batch()[0]  # same windows, about half mirrored
+    flip = np.array([1, -1, 1, -1, 1, -1], np.float32)
+    same = [np.array_equal(a, b) for a, b in zip(plain, maybe, strict=True)]
+    mirrored = [np.allclose(a * flip, b) for a, b in zip(plain, maybe, strict=True)]
+    assert all(s or m for s, m in zip(same, mirrored, strict=True))
+    assert 0 < sum(mirrored) < len(mirrored)
+
+
+def test_config_and_data_are_checked(walk: list[Trial]) -> None:
+    with pytest.raises(ValueError, match="batch"):
+        TrainConfig(batch=0)
+    with pytest.raises(ValueError, match="burn_in"):
+        TrainConfig(window=50, burn_in=50)
+    bad = walk[0].imu.copy()
+    bad[10, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        train([dataclasses.replace(walk[0], imu=bad)], TINY)
+    other = dataclasses.replace(walk[1], targets={"knee_deg": walk[1].targets["stance"]})
+    with pytest.raises(ValueError, match="same target columns"):
+        train([walk[0], other], TINY)
+
+
+def test_parallel_jobs_give_the_same_models(walk: list[Trial]) -> None:
+    sets, labels = [walk, walk[:1]], ["a", "b"]
+    one = _train_all(sets, labels, TINY, jobs=1, progress=False)
+    two = _train_all(sets, labels, TINY, jobs=2, progress=False)
+    for a, b in zip(one, two, strict=True):
+        assert np.array_equal(a.weights.w_ih[0], b.weights.w_ih[0])
+        assert np.array_equal(a.weights.w_out, b.weights.w_out)
 
 
 def test_training_is_deterministic_and_learns(walk: list[Trial]) -> None:
