@@ -16,9 +16,11 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware_bridge import spec
 from firmware_bridge.codec import DeviceInfo, SampleBlock, Status, StreamDecoder
@@ -26,6 +28,10 @@ from firmware_bridge.errors import GaitedgeError
 from firmware_bridge.recording import Recording, bundled_recording, find_ipol_dir, load_ipol
 from firmware_bridge.simulator import Faults, InsoleSimulator, PtyInsole, two_shoes
 from firmware_bridge.transports import Transport, TransportEvent, open_transport
+
+if TYPE_CHECKING:
+    from .runtime import TrialRecorder
+    from .store import TrialStore
 
 log = logging.getLogger("gaitedge")
 
@@ -36,6 +42,9 @@ examples:
   gaitedge sim                          serve two simulated shoes on ptys until Ctrl-C
   gaitedge listen serial:///dev/serial/by-id/usb-...-if00 --capture walk.gecap
   gaitedge listen replay://walk.gecap   decode a capture again
+  gaitedge run --left serial:///dev/serial/by-id/usb-...-L-if00 --right ble://AA:BB:... \
+               --subject P07 --shoe A --condition treadmill --db /data/trials.db
+  gaitedge trials --db /data/trials.db  list the recorded trials (and: gaitedge trials 3)
   gaitedge train ../shared/data/ipol-gait --out models/my-model --folds 7
   gaitedge evaluate models/gait-phase MY_DATA_DIR
 
@@ -82,13 +91,16 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="simulated left+right insoles -> pseudo-terminals -> pyserial -> decoder -> stats",
+        help="simulated insoles -> ptys -> pyserial -> model -> events -> a trial in a store",
         description="Stream the bundled real walk (or an ipol-gait trial) from two simulated "
-        "insoles through real pseudo-terminals, read them with pyserial as USB insoles, "
-        "decode, and print what arrived against what the recording holds.",
+        "insoles through real pseudo-terminals, read them with pyserial as USB insoles, run "
+        "the full loop (decoder, clock mapping, the GRU on both shoes, gait events) into a "
+        "trial store, and print what arrived against what the recording holds.",
     )
     _source_args(demo)
     _fault_args(demo)
+    _model_args(demo)
+    demo.add_argument("--db", type=Path, help="trial store (default: a new temporary one)")
     demo.add_argument(
         "--speed",
         type=float,
@@ -132,8 +144,106 @@ def _parser() -> argparse.ArgumentParser:
     )
     listen.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     listen.set_defaults(func=_listen)
+
+    run = sub.add_parser(
+        "run",
+        help="record one trial from one or two shoes into the trial store",
+        description="Open the shoes' links, run the model on every sample of both, detect "
+        "gait events, and write everything to the trial store until Ctrl-C, SIGTERM or "
+        "--duration. A one-line status per second (plain log lines when not a terminal).",
+    )
+    run.add_argument("--left", metavar="URL", help="left shoe: serial://…, ble://…, replay://…")
+    run.add_argument("--right", metavar="URL", help="right shoe")
+    run.add_argument(
+        "--db",
+        type=Path,
+        default=Path("gaitedge-trials.db"),
+        help="trial store, one per deployment (default ./gaitedge-trials.db)",
+    )
+    run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    for field in ("subject", "shoe", "shoe_model", "shoe_size", "condition", "surface",
+                  "operator", "notes"):  # fmt: skip
+        run.add_argument(f"--{field.replace('_', '-')}", default="", help=f"trial {field}")
+    _model_args(run)
+    run.set_defaults(func=_run)
+
+    trials = sub.add_parser("trials", help="list the trials in a store, or show one")
+    trials.add_argument("trial_id", nargs="?", type=int, help="show this trial")
+    trials.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    trials.set_defaults(func=_trials)
     _model_commands(sub)
     return p
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, help="model directory (default: models/gait-phase)")
+    p.add_argument("--backend", choices=("numpy", "tflite"), default="numpy",
+                   help="engine (default numpy; tflite needs the tflite extra)")  # fmt: skip
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from .model_file import default_model_dir, load_model
+    from .runtime import TrialRecorder
+    from .store import TrialInfo, TrialStore
+
+    sources = {side: url for side, url in (("L", args.left), ("R", args.right)) if url}
+    if not sources:
+        raise GaitedgeError("give --left URL and/or --right URL (see gaitedge run --help)")
+    model = load_model(args.model or default_model_dir())
+    info = TrialInfo(
+        subject=args.subject, shoe=args.shoe, shoe_model=args.shoe_model,
+        shoe_size=args.shoe_size, condition=args.condition, surface=args.surface,
+        operator=args.operator, notes=args.notes, model_name=model.name,
+        model_sha256=model.meta["weights"]["sha256"],
+    )  # fmt: skip
+    tty = sys.stdout.isatty()
+
+    def status(line: str) -> None:
+        print(("\r" + line[:200]) if tty else line, end="" if tty else "\n", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with TrialStore(args.db) as store:
+        recorder = TrialRecorder(model, sources, store, info, backend=args.backend,
+                                 on_status=status)  # fmt: skip
+        trial_id = await recorder.run(stop, duration_s=args.duration)
+        if tty:
+            print()
+        print(_trial_summary(store, trial_id, recorder.summary()))
+        status_ = store.trial(trial_id)["status"]
+    if recorder.error:
+        print(f"gaitedge: error: {recorder.error}", file=sys.stderr)
+    return 0 if status_ == "complete" else 1
+
+
+async def _trials(args: argparse.Namespace) -> int:
+    from .store import TrialStore
+
+    if not args.db.exists():
+        raise GaitedgeError(f"{args.db}: no trial store there; give --db PATH")
+    with TrialStore(args.db, read_only=True) as store:
+        if args.trial_id is None:
+            rows = store.trials()
+            print(f"{len(rows)} trial(s) in {args.db}")
+            for t in rows:
+                start = time.strftime("%Y-%m-%d %H:%M", time.localtime(t["start_unix_s"]))
+                print(f"  {t['id']:>4}  {start}  {t['status']:<11}  subject {t['subject'] or '?'}"
+                      f"  shoe {t['shoe'] or '?'}  {t['condition']}")  # fmt: skip
+            return 0
+        t = store.trial(args.trial_id)
+        for key, value in t.items():
+            if key != "devices":
+                print(f"{key:>18}  {value}")
+        for side, dev in t.get("devices", {}).items():
+            print(f"{'device ' + side:>18}  {dev}")
+        gaps, events = store.gaps(args.trial_id), store.events(args.trial_id)
+        print(f"{'gaps':>18}  {len(gaps)} ({sum(g['n_lost'] for g in gaps)} samples)")
+        print(f"{'events':>18}  {len(events)}")
+        for e in store.errors(args.trial_id):
+            print(f"{'error':>18}  {e}")
+    return 0
 
 
 def _model_commands(sub: argparse._SubParsersAction) -> None:
@@ -396,31 +506,41 @@ class Listener:
         )
 
     def summary(self) -> str:
-        s, info, status = self.decoder.stats, self.decoder.info_, self.decoder.status_
-        out = []
-        if info is not None:
-            out.append(_describe(info))
-        share = ""
-        if self.first_seq is not None and self.last_seq is not None:
-            sent = self.last_seq - self.first_seq + 1  # by the device's own counter
-            share = f"  ({100.0 * s.samples_ok / sent:.1f} % of the {sent} sent)"
-        out.append(f"  samples delivered  {s.samples_ok}{share}")
-        out.append(f"  lost (seq gaps)    {s.lost_samples} in {s.gaps} gaps")
-        out.append(f"  duplicates         {s.duplicates}    out of order {s.out_of_order}")
-        out.append(
-            f"  frames ok / bad    {s.frames_ok} / {s.frames_bad}  "
-            f"(crc {s.crc_errors}, cobs {s.cobs_errors}, length {s.length_errors}, "
-            f"layout {s.layout_errors}); unsupported {s.unsupported}"
-        )
-        out.append(f"  bytes in / skipped {s.bytes_in} / {s.bytes_skipped}")
-        out.append(f"  device restarts    {s.resets}")
-        downs = [e for e in self.events if e.kind == "reconnected"]
-        if downs:
-            gaps = ", ".join(f"{e.gap_s:.1f} s" for e in downs)
-            out.append(f"  link outages       {len(downs)} ({gaps})")
-        if status is not None:
-            out.append(f"  battery            {_status_text(status)}")
-        return "\n".join(out)
+        return _link_summary(self.decoder, self.events, self.first_seq, self.last_seq)
+
+
+def _link_summary(
+    decoder: StreamDecoder,
+    events: Sequence[TransportEvent],
+    first_seq: int | None,
+    last_seq: int | None,
+) -> str:
+    """What one link delivered: device, samples, gaps, bad frames, outages, battery."""
+    s, info, status = decoder.stats, decoder.info_, decoder.status_
+    out = []
+    if info is not None:
+        out.append(_describe(info))
+    share = ""
+    if first_seq is not None and last_seq is not None:
+        sent = last_seq - first_seq + 1  # by the device's own counter
+        share = f"  ({100.0 * s.samples_ok / sent:.1f} % of the {sent} sent)"
+    out.append(f"  samples delivered  {s.samples_ok}{share}")
+    out.append(f"  lost (seq gaps)    {s.lost_samples} in {s.gaps} gaps")
+    out.append(f"  duplicates         {s.duplicates}    out of order {s.out_of_order}")
+    out.append(
+        f"  frames ok / bad    {s.frames_ok} / {s.frames_bad}  "
+        f"(crc {s.crc_errors}, cobs {s.cobs_errors}, length {s.length_errors}, "
+        f"layout {s.layout_errors}); unsupported {s.unsupported}"
+    )
+    out.append(f"  bytes in / skipped {s.bytes_in} / {s.bytes_skipped}")
+    out.append(f"  device restarts    {s.resets}")
+    downs = [e for e in events if e.kind == "reconnected"]
+    if downs:
+        gaps = ", ".join(f"{e.gap_s:.1f} s" for e in downs)
+        out.append(f"  link outages       {len(downs)} ({gaps})")
+    if status is not None:
+        out.append(f"  battery            {_status_text(status)}")
+    return "\n".join(out)
 
 
 def _describe(info: DeviceInfo) -> str:
@@ -443,51 +563,88 @@ _FLAG_NAMES = {name[4:]: getattr(spec, name) for name in dir(spec) if name.start
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    from .model_file import default_model_dir, load_model
+    from .runtime import TrialRecorder
+    from .store import TrialInfo, TrialStore
+
     sims = _simulators(args)
+    model = load_model(args.model or default_model_dir())
     pace = f"{args.speed:g}x real time" if args.speed else "as fast as possible"
+    db = args.db or Path(tempfile.mkdtemp(prefix="gaitedge-demo-")) / "trials.db"
     print(
         f"gaitedge demo: 2 simulated insoles streaming real gait (ipol-gait trial "
         f"{sims[0].recording.name}, {sims[0].duration_s:.0f} s, {pace}) through "
-        "pseudo-terminals into pyserial"
+        f"pseudo-terminals into pyserial, the {model.name} model and the trial store {db}"
     )
-    async with contextlib.AsyncExitStack() as stack:
-        ptys = [await stack.enter_async_context(PtyInsole(s)) for s in sims]
-        listeners = [Listener(f"serial://{p.port}") for p in ptys]
-        async with asyncio.TaskGroup() as tg:
-            readers = [tg.create_task(li.run()) for li in listeners]
+    with TrialStore(db) as store:
+        async with contextlib.AsyncExitStack() as stack:
+            ptys = [await stack.enter_async_context(PtyInsole(s)) for s in sims]
+            recorder = TrialRecorder(
+                model,
+                {s.recording.side: f"serial://{p.port}" for s, p in zip(sims, ptys, strict=True)},
+                store,
+                TrialInfo(subject="demo", shoe="simulated", condition="bundled walk",
+                          model_name=model.name, model_sha256=model.meta["weights"]["sha256"]),
+                backend=args.backend,
+            )  # fmt: skip
+            stop = asyncio.Event()
+            task = asyncio.create_task(recorder.run(stop))
             await asyncio.gather(*(p.run(args.speed or None) for p in ptys))
-            await _drained(listeners, sims)
-            for r in readers:
-                r.cancel()
-    print()
-    for sim, li in zip(sims, listeners, strict=True):
-        print(li.summary())
-        rec, inj, s = sim.recording, sim.injected, li.decoder.stats
-        print(
-            f"  source recording   {len(rec)} samples, {rec.lost_samples} lost in {rec.gaps} gaps; "
-            f"injected: {inj.dropped_frames} dropped, {inj.corrupted_frames} corrupted, "
-            f"{inj.duplicated_frames} duplicated, {inj.reordered_frames} reordered frames"
-        )
-        if not any(
-            (inj.dropped_frames, inj.corrupted_frames, inj.reordered_frames, sim.faults.disconnects)
-        ):
-            ok = s.samples_ok == len(rec) and s.lost_samples == rec.lost_samples
-            print(
-                "  check              "
-                + ("OK: every sample and every gap as recorded" if ok else "MISMATCH")
-            )
+            await _drained(recorder, sims)
+            stop.set()
+            trial_id = await task
         print()
+        for sim in sims:
+            shoe = recorder.shoes[sim.recording.side]
+            print(_link_summary(shoe.decoder, shoe.events, shoe.first_counter, shoe.last_counter))
+            rec, inj, s = sim.recording, sim.injected, shoe.decoder.stats
+            print(
+                f"  source recording   {len(rec)} samples, {rec.lost_samples} lost in {rec.gaps} "
+                f"gaps; injected: {inj.dropped_frames} dropped, {inj.corrupted_frames} "
+                f"corrupted, {inj.duplicated_frames} duplicated, {inj.reordered_frames} "
+                "reordered frames"
+            )
+            faults = (inj.dropped_frames, inj.corrupted_frames, inj.reordered_frames,
+                      sim.faults.disconnects)  # fmt: skip
+            if not any(faults):
+                ok = s.samples_ok == len(rec) and s.lost_samples == rec.lost_samples
+                print(
+                    "  check              "
+                    + ("OK: every sample and every gap as recorded" if ok else "MISMATCH")
+                )
+            print()
+        print(_trial_summary(store, trial_id, recorder.summary()))
     return 0
 
 
-async def _drained(listeners: list[Listener], sims: Sequence[InsoleSimulator]) -> None:
-    """Wait until each listener has decoded its shoe's last sample (or 2 s of silence)."""
+def _trial_summary(store: TrialStore, trial_id: int, live: dict) -> str:
+    """The stored trial in a few lines: status, per shoe samples, gaps, events, stride time."""
+    t = store.trial(trial_id)
+    events = store.events(trial_id)
+    lines = [f"trial {trial_id}: {t['status']}, subject {t['subject'] or '?'}, "
+             f"shoe {t['shoe'] or '?'}; stored in {store.path}"]  # fmt: skip
+    for side, shoe in live["shoes"].items():
+        n = len(store.samples(trial_id, side)["counter"])
+        hs = sum(1 for e in events if e["side"] == side and e["kind"] == "HS")
+        to = sum(1 for e in events if e["side"] == side and e["kind"] == "TO")
+        stride = shoe["stride_time_s"]
+        cadence = f"{60.0 / stride:.0f} strides/min" if stride == stride else "–"
+        lines.append(
+            f"  {side}: {n} samples stored, {shoe['lost']} lost ({shoe['lost_pct']:.1f} %), "
+            f"{shoe['resets']} model resets; {hs} heel strikes, {to} toe-offs; median stride "
+            f"{stride:.2f} s ({cadence})"
+        )
+    return "\n".join(lines)
+
+
+async def _drained(recorder: TrialRecorder, sims: Sequence[InsoleSimulator]) -> None:
+    """Wait until the recorder has each shoe's last sample (or 2 s of silence)."""
     deadline = time.monotonic() + 2.0
-    last = [int(s.recording.counter[-1]) for s in sims]
     while time.monotonic() < deadline:
         if all(
-            li.last_seq is not None and li.last_seq >= c
-            for li, c in zip(listeners, last, strict=True)
+            (c := recorder.shoes[s.recording.side].last_counter) is not None
+            and c >= int(s.recording.counter[-1])
+            for s in sims
         ):
             return
         await asyncio.sleep(0.02)

@@ -16,7 +16,7 @@ def test_help_teaches() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "edge", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    for word in ("demo", "sim", "listen", "examples:", "PROTOCOL.md"):
+    for word in ("demo", "sim", "listen", "run", "trials", "train", "evaluate", "examples:"):
         assert word in out
 
 
@@ -29,6 +29,7 @@ def test_demo_delivers_every_sample_and_gap() -> None:
     out = result.stdout
     assert out.count("OK: every sample and every gap as recorded") == 2, out
     assert "L shoe: id" in out and "R shoe: id" in out
+    assert "trial 1: complete" in out and "heel strikes" in out
     assert "lost (seq gaps)    60 in 39 gaps" in out  # left foot of the bundled walk
     assert "lost (seq gaps)    63 in 43 gaps" in out  # right foot
 
@@ -67,3 +68,37 @@ def test_listen_decodes_a_capture(tmp_path, walk_left, capsys) -> None:
     out = capsys.readouterr().out
     assert f"samples delivered  {len(walk_left)}" in out
     assert "lost (seq gaps)    60 in 39 gaps" in out
+
+
+def test_run_records_two_captured_shoes_and_lists_them(
+    tmp_path, walk_left, walk_right, capsys
+) -> None:
+    """``gaitedge run`` over replayed raw captures: the full loop into a store, then ``trials``."""
+    urls = []
+    for rec in (walk_left, walk_right):
+        path = tmp_path / f"{rec.side}.gecap"
+        w = CaptureWriter(path, source="test")
+        for _, frame in InsoleSimulator(rec).frames():
+            w.write(frame)
+        w.close()
+        urls.append(f"replay://{path}")
+    db = tmp_path / "trials.db"
+    argv = ["run", "--left", urls[0], "--right", urls[1], "--db", str(db), "--subject", "P07",
+            "--shoe", "A"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "trial 1: complete, subject P07, shoe A" in out
+    assert f"L: {len(walk_left)} samples stored, 60 lost" in out
+    assert f"R: {len(walk_right)} samples stored, 63 lost" in out
+    assert main(["trials", "--db", str(db)]) == 0
+    listing = capsys.readouterr().out
+    assert "1 trial(s)" in listing and "complete" in listing and "P07" in listing
+    assert main(["trials", "1", "--db", str(db)]) == 0
+    assert "gaps" in capsys.readouterr().out
+
+
+def test_run_without_shoes_or_store_is_one_line(tmp_path, capsys) -> None:
+    assert main(["run", "--db", str(tmp_path / "t.db")]) == 2
+    assert "give --left URL" in capsys.readouterr().err
+    assert main(["trials", "--db", str(tmp_path / "none.db")]) == 2
+    assert "no trial store there" in capsys.readouterr().err

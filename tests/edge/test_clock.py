@@ -1,0 +1,54 @@
+"""Device clock → host clock: drift, jitter, two shoes on one axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.clock import ClockMap
+
+
+def _arrivals(
+    seconds: float, drift_ppm: float, offset_s: float, rng: np.random.Generator, k: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """100 Hz samples in packets of k: device µs of each packet's last sample, the true host
+    time of that sample, and its arrival (true + 3 ms floor + BLE-like jitter up to 45 ms)."""
+    n = int(seconds * 100) // k
+    true_host = offset_s + np.arange(1, n + 1) * k / 100.0  # host time when taken
+    t_dev_us = np.round((true_host - offset_s) * (1 + drift_ppm * 1e-6) * 1e6).astype(np.int64)
+    t_dev_us += 5_000_000_000  # the device clock started long ago
+    delay = 0.003 + rng.exponential(0.012, n).clip(0, 0.045)
+    return t_dev_us, true_host, true_host + delay
+
+
+def test_maps_onto_the_host_axis_despite_drift_and_jitter() -> None:
+    rng = np.random.default_rng(1)
+    dev, true, arrival = _arrivals(120, drift_ppm=80.0, offset_s=1000.0, rng=rng)
+    m = ClockMap()
+    for d, a in zip(dev, arrival, strict=True):
+        m.observe(int(d), float(a))
+    err = m.host_time(dev[-3000:]) - true[-3000:]
+    # what is left is the constant part of the delay (3 ms) and a little jitter
+    assert np.all(np.abs(err - 0.003) < 0.002), (err.min(), err.max())
+    assert m.drift == pytest.approx(-80e-6, abs=10e-6)  # host runs slower than this device
+
+
+def test_two_shoes_align_within_5_ms() -> None:
+    rng = np.random.default_rng(2)
+    maps, mapped = [], []
+    for drift in (+150.0, -150.0):  # two insoles, clocks 300 ppm apart
+        dev, true, arrival = _arrivals(60, drift_ppm=drift, offset_s=50.0, rng=rng)
+        m = ClockMap()
+        for d, a in zip(dev, arrival, strict=True):
+            m.observe(int(d), float(a))
+        maps.append(m)
+        mapped.append(m.host_time(dev) - true)  # same true instants on both shoes
+    late = slice(len(mapped[0]) // 2, None)  # after the first 30 s
+    assert np.all(np.abs(mapped[0][late] - mapped[1][late]) < 0.005)
+
+
+def test_needs_an_arrival_first() -> None:
+    with pytest.raises(RuntimeError, match="observe"):
+        ClockMap().host_time([0])
+    with pytest.raises(ValueError):
+        ClockMap(bucket_s=0)
