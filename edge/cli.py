@@ -45,6 +45,7 @@ examples:
   gaitedge run --left serial:///dev/serial/by-id/usb-...-L-if00 --right ble://AA:BB:... \
                --subject P07 --shoe A --condition treadmill --db /data/trials.db
   gaitedge trials --db /data/trials.db  list the recorded trials (and: gaitedge trials 3)
+  gaitedge export 3 --db /data/trials.db --out exports/ --format csv,parquet
   gaitedge train ../shared/data/ipol-gait --out models/my-model --folds 7
   gaitedge evaluate models/gait-phase MY_DATA_DIR
 
@@ -171,6 +172,19 @@ def _parser() -> argparse.ArgumentParser:
     trials.add_argument("trial_id", nargs="?", type=int, help="show this trial")
     trials.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
     trials.set_defaults(func=_trials)
+
+    export = sub.add_parser(
+        "export",
+        help="write a stored trial as CSV or Parquet (samples, events, gaps) + JSON metadata",
+        description="One row per sample with the SI unit in every column name, the model's "
+        "outputs beside them, the events and gaps in their own tables, the metadata as "
+        "JSON (edge/export.py documents every column). Parquet needs the report extra.",
+    )
+    export.add_argument("trial_id", type=int, help="the trial (see gaitedge trials)")
+    export.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    export.add_argument("--out", type=Path, default=Path("."), help="folder (default: here)")
+    export.add_argument("--format", default="csv", help="csv, parquet or csv,parquet")
+    export.set_defaults(func=_export)
     _model_commands(sub)
     return p
 
@@ -216,6 +230,19 @@ async def _run(args: argparse.Namespace) -> int:
     if recorder.error:
         print(f"gaitedge: error: {recorder.error}", file=sys.stderr)
     return 0 if status_ == "complete" else 1
+
+
+async def _export(args: argparse.Namespace) -> int:
+    from .export import export_trial
+    from .store import TrialStore
+
+    if not args.db.exists():
+        raise GaitedgeError(f"{args.db}: no trial store there; give --db PATH")
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    with TrialStore(args.db, read_only=True) as store:
+        for path in export_trial(store, args.trial_id, args.out, formats=formats):
+            print(path)
+    return 0
 
 
 async def _trials(args: argparse.Namespace) -> int:

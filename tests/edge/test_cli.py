@@ -102,3 +102,48 @@ def test_run_without_shoes_or_store_is_one_line(tmp_path, capsys) -> None:
     assert "give --left URL" in capsys.readouterr().err
     assert main(["trials", "--db", str(tmp_path / "none.db")]) == 2
     assert "no trial store there" in capsys.readouterr().err
+
+
+def test_export_writes_every_sample_with_units(tmp_path, walk_left, walk_right, capsys) -> None:
+    import csv
+    import json
+
+    import numpy as np
+
+    urls = []
+    for rec in (walk_left, walk_right):
+        path = tmp_path / f"{rec.side}.gecap"
+        w = CaptureWriter(path, source="test")
+        for _, frame in InsoleSimulator(rec).frames():
+            w.write(frame)
+        w.close()
+        urls.append(f"replay://{path}")
+    db = tmp_path / "trials.db"
+    assert main(["run", "--left", urls[0], "--right", urls[1], "--db", str(db)]) == 0
+    out = tmp_path / "out"
+    assert main(["export", "1", "--db", str(db), "--out", str(out), "--format", "csv,parquet"]) == 0
+    capsys.readouterr()
+    with (out / "trial-1-samples.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(walk_left) + len(walk_right)
+    for col in ("t_host_s", "acc_x_mps2", "gyr_z_radps", "phase_cos", "stance"):
+        assert col in rows[0], col
+    left = [r for r in rows if r["side"] == "L"]
+    assert [int(r["counter"]) for r in left] == walk_left.counter.tolist()
+    acc = np.array([float(r["acc_z_mps2"]) for r in left])
+    assert np.allclose(acc, walk_left.imu[:, 2], atol=0.01)
+    stance = np.array([float(r["stance"]) for r in left])
+    assert np.all((stance >= 0) & (stance <= 1))
+    with (out / "trial-1-events.csv").open() as f:
+        events = list(csv.DictReader(f))
+    assert {e["kind"] for e in events} == {"HS", "TO"}
+    assert all(float(e["t_at_s"]) <= float(e["t_reported_s"]) + 1e-6 for e in events)
+    meta = json.loads((out / "trial-1.json").read_text())
+    assert meta["status"] == "complete" and set(meta["devices"]) == {"L", "R"}
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "trial-1-samples.parquet")
+    assert table.num_rows == len(rows)
+    assert np.allclose(table.column("acc_z_mps2").to_numpy()[: len(left)], acc)
+    assert main(["export", "7", "--db", str(db), "--out", str(out)]) == 2
+    assert "no trial 7" in capsys.readouterr().err

@@ -1,0 +1,174 @@
+"""Export a stored trial to CSV (stdlib) or Parquet (the ``report`` extra: pyarrow).
+
+``gaitedge export TRIAL --db STORE --out DIR [--format csv,parquet]`` writes, per trial:
+
+``trial-<id>-samples.csv|.parquet``
+    One row per received sample of either shoe, in arrival order per shoe (left first):
+    ``side``; ``counter`` (the device's sample counter; a jump is lost samples);
+    ``t_host_s`` (unix seconds, the device clock mapped onto the host's); ``t_device_us``;
+    ``acc_x_mps2`` … ``acc_z_mps2`` [m/s², gravity included], ``gyr_x_radps`` …
+    ``gyr_z_radps`` [rad/s], insole frame; ``pressure_<i>_kpa`` [kPa] per cell when the
+    insole has them; then the model's outputs as the loop stored them, one column each,
+    named by the model (``phase_cos``, ``phase_sin`` [1]; ``stance`` is a probability, 0–1).
+``trial-<id>-events.csv|.parquet``
+    One row per gait event: ``side``, ``kind`` (``HS`` heel strike, ``TO`` toe-off),
+    ``counter_at`` (when it happened, in samples, may lie between two), ``t_at_s`` (that
+    instant on the host axis, unix s, interpolated), ``counter_reported``, ``t_reported_s``.
+``trial-<id>-gaps.csv|.parquet``
+    Lost-sample runs: ``side``, ``first_counter``, ``n_lost``, ``reason``
+    (``bridged``: the model ran on; ``reset``: too long, its state was reset).
+``trial-<id>.json``
+    The trial's metadata (subject, shoe, condition … , model name and hash, start, end,
+    status), its devices, output names and errors.
+
+CSV: comma-separated, a header row, ``.`` decimals, full float precision, empty = none.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .store import TrialStore
+
+__all__ = ["FORMATS", "export_trial", "trial_tables"]
+
+FORMATS = ("csv", "parquet")
+_IMU = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_radps", "gyr_y_radps", "gyr_z_radps")
+
+
+def trial_tables(store: TrialStore, trial_id: int) -> dict[str, dict[str, npt.NDArray[Any]]]:
+    """The trial as column tables: ``samples``, ``events``, ``gaps`` (name → 1-D array)."""
+    meta = store.trial(trial_id)
+    sides = sorted(meta.get("devices", {}) or {"L": None, "R": None})
+    parts: list[dict[str, npt.NDArray[Any]]] = []
+    times: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
+    for side in sides:
+        s = store.samples(trial_id, side)
+        n = len(s["counter"])
+        if n == 0:
+            continue
+        cols: dict[str, npt.NDArray[Any]] = {
+            "side": np.full(n, side),
+            "counter": s["counter"],
+            "t_host_s": s["t_host"],
+            "t_device_us": s["t_device_us"],
+        }
+        for j, name in enumerate(_IMU):
+            cols[name] = s["imu"][:, j]
+        if s["pressure"] is not None:
+            for j in range(s["pressure"].shape[1]):
+                cols[f"pressure_{j}_kpa"] = s["pressure"][:, j]
+        counter, outputs, names = store.predictions(trial_id, side)
+        # one prediction per sample, stored in the same order; a trial cut short by a
+        # kill may lack the last packet's: those cells stay empty (NaN)
+        k = min(len(counter), n)
+        if not np.array_equal(counter[:k], s["counter"][:k]):
+            raise ValueError(f"trial {trial_id} {side}: predictions do not follow the samples")
+        for j, name in enumerate(names):
+            col = np.full(n, np.nan, np.float32)
+            col[:k] = outputs[:k, j]
+            cols[name] = col
+        parts.append(cols)
+        order = np.argsort(s["counter"], kind="stable")
+        times[side] = (s["counter"][order], s["t_host"][order])
+    samples: dict[str, npt.NDArray[Any]] = {}
+    if parts:
+        keys = list(dict.fromkeys(k for p in parts for k in p))
+        for key in keys:
+            filled = []
+            for p in parts:
+                n = len(p["counter"])
+                filled.append(p[key] if key in p else np.full(n, np.nan, np.float32))
+            samples[key] = np.concatenate(filled)
+
+    def host_at(side: str, c: float) -> float:
+        if side not in times:
+            return float("nan")
+        cs, ts = times[side]
+        return float(np.interp(c, cs, ts))
+
+    ev = store.events(trial_id)
+    events = {
+        "side": np.array([e["side"] for e in ev], dtype=object),
+        "kind": np.array([e["kind"] for e in ev], dtype=object),
+        "counter_at": np.array([e["counter_at"] for e in ev], dtype=np.float64),
+        "t_at_s": np.array([host_at(e["side"], e["counter_at"]) for e in ev], dtype=np.float64),
+        "counter_reported": np.array([e["counter_reported"] for e in ev], dtype=np.int64),
+        "t_reported_s": np.array([e["t_host"] for e in ev], dtype=np.float64),
+    }
+    gp = store.gaps(trial_id)
+    gaps = {
+        "side": np.array([g["side"] for g in gp], dtype=object),
+        "first_counter": np.array([g["first_counter"] for g in gp], dtype=np.int64),
+        "n_lost": np.array([g["n_lost"] for g in gp], dtype=np.int64),
+        "reason": np.array([g["reason"] for g in gp], dtype=object),
+    }
+    return {"samples": samples, "events": events, "gaps": gaps}
+
+
+def _write_csv(path: Path, table: dict[str, npt.NDArray[Any]]) -> None:
+    names = list(table)
+    n = len(next(iter(table.values()))) if table else 0
+    # float → repr (full precision), NaN → empty
+    cols = []
+    for name in names:
+        a = table[name]
+        if a.dtype.kind == "f":
+            cols.append(["" if v != v else repr(v) for v in a.tolist()])
+        else:
+            cols.append([str(v) for v in a.tolist()])
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(names)
+        w.writerows(zip(*cols, strict=True) if n else [])
+
+
+def _write_parquet(path: Path, table: dict[str, npt.NDArray[Any]], meta: dict[str, Any]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError(
+            "Parquet export needs pyarrow: pip install 'gaitedge[report]' (or use --format csv)"
+        ) from None
+    arrays = {k: pa.array(v.tolist() if v.dtype == object else v) for k, v in table.items()}
+    t = pa.table(arrays, metadata={"gaitedge_trial": json.dumps(meta, default=str)})
+    pq.write_table(t, path)
+
+
+def export_trial(
+    store: TrialStore,
+    trial_id: int,
+    out_dir: str | os.PathLike[str],
+    *,
+    formats: tuple[str, ...] = ("csv",),
+) -> list[Path]:
+    """Write the trial's tables and metadata into ``out_dir``; return the files written."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"formats {formats!r}: choose from {', '.join(FORMATS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = store.trial(trial_id)
+    meta["errors"] = store.errors(trial_id)
+    tables = trial_tables(store, trial_id)
+    written = []
+    for name, table in tables.items():
+        for fmt in formats:
+            path = out / f"trial-{trial_id}-{name}.{fmt}"
+            if fmt == "csv":
+                _write_csv(path, table)
+            else:
+                _write_parquet(path, table, meta)
+            written.append(path)
+    path = out / f"trial-{trial_id}.json"
+    path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    written.append(path)
+    return written
