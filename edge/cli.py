@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import signal
@@ -21,6 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from firmware_bridge import spec
 from firmware_bridge.codec import DeviceInfo, SampleBlock, Status, StreamDecoder
@@ -45,6 +48,7 @@ examples:
   gaitedge run --left serial:///dev/serial/by-id/usb-...-L-if00 --right ble://AA:BB:... \
                --subject P07 --shoe A --condition treadmill --db /data/trials.db
   gaitedge trials --db /data/trials.db  list the recorded trials (and: gaitedge trials 3)
+  gaitedge replay 3 --db /data/trials.db --model models/my-model    re-run trial 3
   gaitedge export 3 --db /data/trials.db --out exports/ --format csv,parquet
   gaitedge train ../shared/data/ipol-gait --out models/my-model --folds 7
   gaitedge evaluate models/gait-phase MY_DATA_DIR
@@ -173,6 +177,23 @@ def _parser() -> argparse.ArgumentParser:
     trials.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
     trials.set_defaults(func=_trials)
 
+    replay = sub.add_parser(
+        "replay",
+        help="run a stored trial (or raw captures) through the loop again, as fast as possible",
+        description="A stored trial: its samples go through the model side of the loop "
+        "again (another model with --model), into a new trial in the same store; with the "
+        "model it was recorded with, predictions and events equal the live run's. Raw "
+        "captures (--left/--right FILE.gecap): the whole loop from the bytes, as fast as "
+        "possible, into a new trial.",
+    )
+    replay.add_argument("trial_id", nargs="?", type=int, help="the stored trial")
+    replay.add_argument("--left", type=Path, metavar="FILE", help="raw capture of the left shoe")
+    replay.add_argument("--right", type=Path, metavar="FILE", help="raw capture of the right shoe")
+    replay.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    _model_args(replay)
+    replay.set_defaults(func=_replay)
+
     export = sub.add_parser(
         "export",
         help="write a stored trial as CSV or Parquet (samples, events, gaps) + JSON metadata",
@@ -230,6 +251,68 @@ async def _run(args: argparse.Namespace) -> int:
     if recorder.error:
         print(f"gaitedge: error: {recorder.error}", file=sys.stderr)
     return 0 if status_ == "complete" else 1
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from .model_file import default_model_dir, load_model
+    from .runtime import TrialRecorder, replay_trial
+    from .store import TrialInfo, TrialStore
+
+    captures = {side: p for side, p in (("L", args.left), ("R", args.right)) if p}
+    if (args.trial_id is None) == (not captures):
+        raise GaitedgeError("give a stored TRIAL id, or --left/--right capture files (not both)")
+    model = load_model(args.model or default_model_dir())
+    if args.trial_id is not None and not args.db.exists():
+        raise GaitedgeError(f"{args.db}: no trial store there; give --db PATH")
+    with TrialStore(args.db) as store:
+        if args.trial_id is not None:
+            from tqdm import tqdm
+
+            with tqdm(total=0, unit="sample", disable=args.quiet, leave=False) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                new = replay_trial(store, args.trial_id, model, backend=args.backend,
+                                   progress=progress)  # fmt: skip
+            live = _stored_summary(store, new)
+        else:
+            for p in captures.values():
+                if not p.is_file():
+                    raise GaitedgeError(f"{p}: no such capture file")
+            info = TrialInfo(
+                notes="replay of " + ", ".join(map(str, captures.values())),
+                model_name=model.name,
+                model_sha256=model.meta["weights"]["sha256"],
+            )
+            recorder = TrialRecorder(
+                model, {s: f"replay://{p}" for s, p in captures.items()}, store, info,
+                backend=args.backend,
+            )  # fmt: skip
+            new = await recorder.run()
+            live = recorder.summary()
+        print(_trial_summary(store, new, live))
+    return 0
+
+
+def _stored_summary(store: TrialStore, trial_id: int) -> dict:
+    """The summary figures of a stored trial (for a replayed one, which has no live stats)."""
+    shoes = {}
+    events = store.events(trial_id)
+    gaps = store.gaps(trial_id)
+    for side in store.trial(trial_id).get("devices", {}):
+        n = len(store.samples(trial_id, side)["counter"])
+        lost = sum(g["n_lost"] for g in gaps if g["side"] == side)
+        hs = sorted(e["counter_at"] for e in events if e["side"] == side and e["kind"] == "HS")
+        strides = [b - a for a, b in itertools.pairwise(hs) if b - a < 250]
+        shoes[side] = {
+            "lost": lost,
+            "lost_pct": 100.0 * lost / (n + lost) if n + lost else 0.0,
+            "resets": sum(1 for g in gaps if g["side"] == side and g["reason"] != "bridged"),
+            "stride_time_s": float(np.median(strides)) / 100.0 if strides else float("nan"),
+        }
+    return {"shoes": shoes}
 
 
 async def _export(args: argparse.Namespace) -> int:

@@ -40,15 +40,16 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from firmware_bridge.codec import DeviceInfo, SampleBlock, Status, StreamDecoder
 from firmware_bridge.errors import GaitedgeError
@@ -61,7 +62,7 @@ from .events import GaitEvent, GaitEventDetector
 from .model_file import DEVICE_CHANNELS, Model, pressure_channels
 from .store import TrialInfo, TrialStore
 
-__all__ = ["ShoeStats", "TrialRecorder"]
+__all__ = ["ShoeStats", "Stepper", "TrialRecorder", "replay_trial", "segment_starts"]
 
 log = logging.getLogger(__name__)
 
@@ -105,36 +106,190 @@ class ShoeStats:
         return f"{self.side} {rate:5.1f} Hz lost {self.lost_pct:4.1f}% batt {batt} {ev}"
 
 
-class _Shoe:
-    """One shoe's live state: link, decoder, clock, pending samples, detector."""
+class _Lane:
+    """One shoe's queue into the model: pending samples, segment ends, detector."""
 
-    def __init__(self, side: str, url: str, row: int, detector: GaitEventDetector) -> None:
-        self.side, self.url, self.row = side, url, row
+    def __init__(self, side: str, row: int, detector: GaitEventDetector, n_in: int) -> None:
+        self.side, self.row, self.detector = side, row, detector
+        # pending samples: arrays [pos:] plus blocks pushed since (joined when needed)
+        self.c = np.zeros(0, np.int64)
+        self.h = np.zeros(0, np.float64)
+        self.x = np.zeros((0, n_in), np.float32)
+        self.pos = 0
+        self.new: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.n = 0  # samples pending
+        self.bounds: collections.deque[int] = collections.deque()  # segment ends, in pending
+        self.dirty = False  # samples pushed since the last segment end
+        self.reset_due = False  # reset the state before its next real sample
+
+    def has_packet(self, k: int) -> bool:
+        return self.n >= k or (bool(self.bounds) and self.n > 0)
+
+    def take(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Up to ``k`` samples (counter, host, x), and whether they end a segment."""
+        m = min(k, self.bounds[0]) if self.bounds else k
+        if len(self.c) - self.pos < m:  # join what is left with the new blocks (amortised)
+            parts = [(self.c[self.pos :], self.h[self.pos :], self.x[self.pos :]), *self.new]
+            self.c, self.h, self.x = (np.concatenate(a) for a in zip(*parts, strict=True))
+            self.pos, self.new = 0, []
+        a, b = self.pos, self.pos + m
+        self.pos = b
+        self.n -= m
+        for i in range(len(self.bounds)):
+            self.bounds[i] -= m
+        ends = bool(self.bounds) and self.bounds[0] == 0
+        if ends:
+            self.bounds.popleft()
+        return self.c[a:b], self.h[a:b], self.x[a:b], ends
+
+
+class Stepper:
+    """The model side of the loop: per-shoe packets, one batched engine call, events.
+
+    Every engine call advances all shoes by exactly ``packet_size`` samples. A shoe's
+    samples are cut into packets from the start of its *segment*; a segment ends at a gap
+    the model cannot bridge, a stall, a device restart or the end of the trial
+    (:meth:`end_segment`): its last packet is padded with zeros, the outputs of the
+    padding are dropped, and the shoe's state and detector are reset after that call. A
+    shoe with nothing to contribute to a call (stalled, ended) gets a row of zeros and is
+    reset after it. So each shoe's outputs depend only on its own samples and segment
+    ends, never on when bytes arrived or on the other shoe: a replay of the stored samples
+    with the same segment ends reproduces them exactly (the engine computes each stream's
+    column on its own).
+
+    Parameters
+    ----------
+    model : Model
+    sides : sequence of str
+        The shoes, in engine row order.
+    backend : {"numpy", "tflite"}
+    on_outputs : callable(side, counter (m,), host (m,), outputs (m, k))
+        Activated outputs of real samples.
+    on_event : callable(side, GaitEvent, host_s)
+        Each reported gait event, with the host time of the sample that reported it.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        sides: list[str],
+        *,
+        backend: str = "numpy",
+        on_outputs: Callable[[str, np.ndarray, np.ndarray, np.ndarray], None],
+        on_event: Callable[[str, GaitEvent, float], None],
+    ) -> None:
+        self.model = model
+        self.engine: Backend = model.backend(backend)  # type: ignore[arg-type]
+        self.k = model.packet_size or 4
+        self.units = [c.unit for c in model.outputs]
+        names = [c.name for c in model.outputs]
+        gait = ("phase_cos", "phase_sin", "stance")
+        self.cols = [names.index(n) for n in gait] if all(n in names for n in gait) else []
+        self.lanes: dict[str, _Lane] = {}
+        for row, side in enumerate(sides):
+            self.engine.add_stream(side)
+            det = make_detector(model, model.sample_rate_hz)
+            self.lanes[side] = _Lane(side, row, det, len(model.inputs))
+        self.on_outputs, self.on_event = on_outputs, on_event
+        self._x = np.zeros((self.k, len(sides), len(model.inputs)), np.float32)
+        self.calls = 0
+
+    def push(self, side: str, counter: np.ndarray, host: np.ndarray, imu: np.ndarray) -> None:
+        """Queue samples of one shoe (``imu`` in the model's input units)."""
+        lane = self.lanes[side]
+        if not len(counter):
+            return
+        lane.new.append(
+            (np.asarray(counter, np.int64), np.asarray(host, np.float64), self.model.normalise(imu))
+        )
+        lane.n += len(counter)
+        lane.dirty = lane.dirty or len(counter) > 0
+
+    def end_segment(self, side: str) -> bool:
+        """The samples queued so far end this shoe's segment; False if none came since
+        the last end (nothing to end)."""
+        lane = self.lanes[side]
+        if not lane.dirty:
+            return False
+        lane.dirty = False
+        if lane.n and (not lane.bounds or lane.bounds[-1] < lane.n):
+            lane.bounds.append(lane.n)
+        elif not lane.n:
+            lane.reset_due = True
+        return True
+
+    def step(
+        self, skip: set[str] | frozenset[str] = frozenset(), max_calls: int | None = None
+    ) -> int:
+        """Run engine calls while every shoe has a packet, or is in ``skip`` (silent or
+        ended: it does not hold the others back), at most ``max_calls``. Returns how many."""
+        lanes = list(self.lanes.values())
+        done = 0
+        while (max_calls is None or done < max_calls) and (
+            any(ln.has_packet(self.k) for ln in lanes)
+            and all(ln.has_packet(self.k) or ln.side in skip for ln in lanes)
+        ):
+            self._call(lanes)
+            done += 1
+        return done
+
+    def _call(self, lanes: list[_Lane]) -> None:
+        x = self._x
+        x[...] = 0.0
+        taken: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
+        for ln in lanes:
+            if ln.has_packet(self.k):
+                if ln.reset_due:
+                    self.engine.reset_stream(ln.side)
+                    ln.detector.reset()
+                    ln.reset_due = False
+                c, h, xs, ends = ln.take(self.k)
+                x[: len(c), ln.row] = xs
+                taken[ln.side] = (c, h, ends)
+        y = activate(self.engine.step_packet(x), self.units)
+        self.calls += 1
+        for ln in lanes:
+            got = taken.get(ln.side)
+            if got is None or got[2]:  # its row ran on zeros, or its segment ended
+                ln.reset_due = True
+            if got is None:
+                continue
+            c, h, _ = got
+            out = y[: len(c), ln.row]
+            self.on_outputs(ln.side, c, h, out)
+            if self.cols:
+                self._events(ln, c, h, out)
+
+    def _events(self, lane: _Lane, counter: np.ndarray, host: np.ndarray, y: np.ndarray) -> None:
+        pc, ps, st = (y[:, j].tolist() for j in self.cols)
+        update = lane.detector.update
+        for i, c in enumerate(counter.tolist()):
+            for e in update(c, pc[i], ps[i], st[i]):
+                self.on_event(lane.side, e, float(host[i]))
+
+    def flush(self) -> None:
+        """End every segment and step until nothing is pending (the end of a trial)."""
+        for side in self.lanes:
+            self.end_segment(side)
+        self.step(skip=frozenset(self.lanes))
+
+
+class _Shoe:
+    """One shoe's link state: transport, decoder, clock, stats."""
+
+    def __init__(self, side: str, url: str) -> None:
+        self.side, self.url = side, url
         self.decoder = StreamDecoder()
         self.clock = ClockMap()
-        self.detector = detector
         self.stats = ShoeStats(side, url)
         self.transport: Transport | None = None
         self.boot_id: int | None = None
-        # pending samples (not yet stepped): counter, host time, normalised input
-        self.p_counter: list[npt.NDArray[np.int64]] = []
-        self.p_host: list[npt.NDArray[np.float64]] = []
-        self.p_x: list[npt.NDArray[np.float32]] = []
-        self.n_pending = 0
-        self.last_counter: int | None = None  # last sample stepped or queued
-        self.reset_before: int | None = None  # reset the state before this pending index
+        self.last_counter: int | None = None  # last sample received
         self.last_arrival = time.monotonic()
         self.ended = False
         self.events: list[TransportEvent] = []  # link events, for summaries
         self.first_counter: int | None = None
         self.last_host = -np.inf  # host time of the last sample [s]
-
-    def take(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The first ``k`` pending samples (counter, host time, x), removed."""
-        c, h, x = (np.concatenate(a) for a in (self.p_counter, self.p_host, self.p_x))
-        self.p_counter, self.p_host, self.p_x = [c[k:]], [h[k:]], [x[k:]]
-        self.n_pending = len(c) - k
-        return c[:k], h[:k], x[:k]
 
 
 class TrialRecorder:
@@ -175,25 +330,15 @@ class TrialRecorder:
         if not 1 <= len(sources) <= 2:
             raise ValueError(f"sources has {len(sources)} shoes; give one or two")
         self.model, self.store, self.info = model, store, info
-        self.engine: Backend = model.backend(backend)  # type: ignore[arg-type]
-        self.k = model.packet_size or 4
-        self.units = [c.unit for c in model.outputs]
-        names = [c.name for c in model.outputs]
-        self._gait = all(n in names for n in ("phase_cos", "phase_sin", "stance"))
-        self._cols = (
-            [names.index(n) for n in ("phase_cos", "phase_sin", "stance")] if self._gait else []
+        self.shoes = {side: _Shoe(side, url) for side, url in sources.items()}
+        self.stepper = Stepper(
+            model, list(sources), backend=backend, on_outputs=self._outputs, on_event=self._event
         )
-        self.shoes: dict[str, _Shoe] = {}
-        for row, (side, url) in enumerate(sources.items()):
-            self.engine.add_stream(side)
-            det = make_detector(model, model.sample_rate_hz)
-            self.shoes[side] = _Shoe(side, url, row, det)
         self.max_bridge = max_bridge_ms * model.sample_rate_hz / 1000.0
         self.max_wait_s = max_wait_s
         self.on_status = on_status
         self.trial_id: int | None = None
         self.error: str | None = None
-        self._x = np.zeros((self.k, len(self.shoes), len(model.inputs)), np.float32)
 
     # ------------------------------------------------------------------ running
 
@@ -235,7 +380,7 @@ class TrialRecorder:
             if self.error is not None:
                 status = "error"
                 self.store.append_error(self.trial_id, None, self.error)
-            self._drain()
+            self.stepper.flush()
             if self.store.status != "ok":
                 status = "disk_full" if "disk" in self.store.status else "error"
             self.store.finish_trial(self.trial_id, status)
@@ -282,9 +427,8 @@ class TrialRecorder:
             self.error = f"{shoe.side} ({shoe.url}): {e}"
             raise
         if shoe.boot_id is not None and info.boot_id != shoe.boot_id:
-            shoe.clock = ClockMap()  # the device restarted: its clock starts over
-            shoe.last_counter = None
-            shoe.reset_before = shoe.n_pending
+            log.warning("%s: the device restarted (new boot id)", shoe.side)
+        # (its counter starts over: _samples ends the segment and restarts the clock map)
         shoe.boot_id = info.boot_id
         shoe.stats.device = info
         self.store.add_device(
@@ -300,12 +444,20 @@ class TrialRecorder:
 
     def _samples(self, shoe: _Shoe, block: SampleBlock, now: float) -> None:
         shoe.last_arrival = time.monotonic()
+        counter = block.seq
+        side, tid = shoe.side, self.trial_id
+        if shoe.last_counter is not None and counter[0] <= shoe.last_counter:
+            # the counter went back: the device restarted; its clock starts over too
+            if self.stepper.end_segment(side):
+                self.store.append_gap(tid, side, int(counter[0]), 0, "restart")
+            shoe.clock = ClockMap()
+            shoe.last_counter = None
+            shoe.last_host = -np.inf
         shoe.clock.observe(int(block.t_device_us[-1]), now)
         host = shoe.clock.host_time(block.t_device_us)
         if host[0] <= shoe.last_host:  # a refit moved the line back: never reverse time
             host += shoe.last_host + 1e-6 - host[0]
         shoe.last_host = float(host[-1])
-        counter = block.seq
         if shoe.first_counter is None:
             shoe.first_counter = int(counter[0])
         st = shoe.stats
@@ -314,109 +466,70 @@ class TrialRecorder:
         st.samples += len(counter)
         st.last_host_s = float(host[-1])
         self.store.append_samples(
-            self.trial_id, shoe.side, counter, host, block.t_device_us, block.imu,
+            tid, side, counter, host, block.t_device_us, block.imu,
             block.pressure if block.pressure.shape[1] else None,
         )  # fmt: skip
-        # gaps: before this block and inside it
+        # gaps before this block and inside it; one the model cannot bridge ends a segment
         prev = shoe.last_counter
         starts = np.concatenate([[prev if prev is not None else counter[0] - 1], counter[:-1]])
         jumps = counter - starts - 1
-        for j in np.flatnonzero(jumps > 0):
+        cut = 0
+        for j in np.flatnonzero(jumps > 0).tolist():
             n_lost = int(jumps[j])
             st.lost += n_lost
-            reason = "reset" if n_lost > self.max_bridge else "bridged"
-            self.store.append_gap(self.trial_id, shoe.side, int(starts[j]) + 1, n_lost, reason)
-            at = shoe.n_pending + int(j)
-            if n_lost > self.max_bridge and (shoe.reset_before is None or at < shoe.reset_before):
-                shoe.reset_before = at  # (a second long gap in the same pending run: one reset)
+            long = n_lost > self.max_bridge
+            self.store.append_gap(
+                tid, side, int(starts[j]) + 1, n_lost, "reset" if long else "bridged"
+            )
+            if long:
+                self.stepper.push(side, counter[cut:j], host[cut:j], block.imu[cut:j])
+                if self.stepper.end_segment(side):
+                    st.resets += 1
+                cut = j
+        self.stepper.push(side, counter[cut:], host[cut:], block.imu[cut:])
         shoe.last_counter = int(counter[-1])
-        shoe.p_counter.append(counter)
-        shoe.p_host.append(host)
-        shoe.p_x.append(self.model.normalise(block.imu))
-        shoe.n_pending += len(counter)
 
     # ------------------------------------------------------------------ model side
 
     def _step_ready(self) -> None:
-        """Step while every shoe has a packet pending, or the ones without are silent."""
-        shoes = list(self.shoes.values())
+        """Step what every shoe has; a shoe silent for ``max_wait_s`` does not hold back."""
         now = time.monotonic()
-        while True:
-            ready = [s for s in shoes if s.n_pending >= self.k]
-            if not ready:
-                return
-            waiting = [s for s in shoes if s.n_pending < self.k]
-            if any(not s.ended and now - s.last_arrival < self.max_wait_s for s in waiting):
-                return  # its packet is expected any moment
-            for s in waiting:
-                if s.reset_before != 0 and not s.ended:
-                    log.warning("%s: silent for %.1f s; stepping the other shoe alone",
-                                s.side, now - s.last_arrival)  # fmt: skip
-            self._step(ready, waiting)
+        silent = set()
+        for side, shoe in self.shoes.items():
+            if self.stepper.lanes[side].has_packet(self.stepper.k):
+                continue
+            if shoe.ended or now - shoe.last_arrival >= self.max_wait_s:
+                silent.add(side)
+        if len(silent) == len(self.shoes):
+            return
+        for side in silent:
+            shoe = self.shoes[side]
+            if self.stepper.end_segment(side) and not shoe.ended:
+                nxt = (shoe.last_counter or 0) + 1
+                self.store.append_gap(self.trial_id, side, nxt, 0, "stalled")
+                shoe.stats.resets += 1
+                log.warning("%s: silent for %.1f s; the other shoe goes on, %s starts afresh",
+                            side, now - shoe.last_arrival, side)  # fmt: skip
+        self.stepper.step(skip=silent)
 
-    def _step(self, ready: list[_Shoe], silent: list[_Shoe]) -> None:
-        k = self.k
-        # a reset point inside the packet: step only up to it this time
-        for s in ready:
-            if s.reset_before is not None and 0 < s.reset_before < k:
-                k = s.reset_before
-        for s in ready:
-            if s.reset_before == 0:
-                self.engine.reset_stream(s.side)
-                s.detector.reset()
-                s.stats.resets += 1
-                s.reset_before = None
-        x = self._x[:k]
-        x[...] = 0.0
-        taken = {}
-        for s in ready:
-            c, h, xs = s.take(k)
-            x[:, s.row] = xs
-            taken[s.side] = (c, h)
-            if s.reset_before is not None:
-                s.reset_before -= k
-        y = activate(self.engine.step_packet(x), self.units)
-        for s in silent:  # its row ran on zeros: start it afresh when it speaks again
-            s.reset_before = 0
-        for s in ready:
-            c, h = taken[s.side]
-            out = y[:, s.row]
-            self.store.append_predictions(self.trial_id, s.side, c, out)
-            if self._gait:
-                self._events(s, c, h, out)
+    def _outputs(self, side: str, counter: np.ndarray, host: np.ndarray, y: np.ndarray) -> None:
+        self.store.append_predictions(self.trial_id, side, counter, y)
 
-    def _events(self, shoe: _Shoe, counter: np.ndarray, host: np.ndarray, y: np.ndarray) -> None:
-        pc, ps, st = (y[:, j].tolist() for j in self._cols)
-        update = shoe.detector.update
-        for i, c in enumerate(counter.tolist()):
-            for e in update(c, pc[i], ps[i], st[i]):
-                self.store.append_event(
-                    self.trial_id, shoe.side, e.kind, e.counter_at, e.counter_reported,
-                    float(host[i]),
-                )  # fmt: skip
-                stats = shoe.stats
-                if e.kind == "HS":
-                    if stats.heel_strikes and stats.last_hs_counter is not None:
-                        stats.stride_s.append(
-                            (e.counter_at - stats.last_hs_counter) / self.model.sample_rate_hz
-                        )
-                    stats.last_hs_counter = e.counter_at
-                    stats.heel_strikes += 1
-                else:
-                    stats.toe_offs += 1
-                stats.last_event, stats.last_event_host_s = e, float(host[i])
-
-    def _drain(self) -> None:
-        """Step what is left at the end (shorter packets; silent rows on zeros)."""
-        shoes = list(self.shoes.values())
-        while any(s.n_pending for s in shoes):
-            k = min(s.n_pending for s in shoes if s.n_pending)
-            ready = [s for s in shoes if s.n_pending >= k]
-            saved, self.k = self.k, k
-            try:
-                self._step(ready, [s for s in shoes if s not in ready])
-            finally:
-                self.k = saved
+    def _event(self, side: str, e: GaitEvent, host_s: float) -> None:
+        self.store.append_event(
+            self.trial_id, side, e.kind, e.counter_at, e.counter_reported, host_s
+        )
+        stats = self.shoes[side].stats
+        if e.kind == "HS":
+            if stats.last_hs_counter is not None:
+                stride = (e.counter_at - stats.last_hs_counter) / self.model.sample_rate_hz
+                if stride < 2.5:  # not across a stop
+                    stats.stride_s.append(stride)
+            stats.last_hs_counter = e.counter_at
+            stats.heel_strikes += 1
+        else:
+            stats.toe_offs += 1
+        stats.last_event, stats.last_event_host_s = e, host_s
 
     # ------------------------------------------------------------------ reporting
 
@@ -445,3 +558,116 @@ class TrialRecorder:
                 "disconnects": st.disconnects,
             }
         return out
+
+
+# --------------------------------------------------------------------------- replay
+
+#: Gap reasons after which the live loop started the shoe afresh (a segment boundary).
+_BOUNDARY_REASONS = ("reset", "stalled", "restart")
+
+
+def segment_starts(counter: np.ndarray, gaps: list[dict[str, Any]]) -> list[int]:
+    """Indices (arrival order) at which the live loop started a shoe afresh.
+
+    ``gaps`` are that shoe's stored gaps, in order. A ``reset`` or ``stalled`` gap starts a
+    segment at the first later sample whose counter is at least ``first_counter + n_lost``;
+    a ``restart`` at the first later sample whose counter went back.
+    """
+    starts: list[int] = []
+    at = 0
+    c = np.asarray(counter, np.int64)
+    for g in gaps:
+        if g["reason"] not in _BOUNDARY_REASONS:
+            continue
+        if g["reason"] == "restart":
+            back = np.flatnonzero(c[at + 1 :] <= c[at:-1]) if len(c) > at + 1 else []
+            i = at + 1 + int(back[0]) if len(back) else len(c)
+        else:
+            later = np.flatnonzero(c[at:] >= g["first_counter"] + g["n_lost"])
+            i = at + int(later[0]) if len(later) else len(c)
+        if 0 < i < len(c) and (not starts or i > starts[-1]):
+            starts.append(i)
+        at = max(at, i)
+    return starts
+
+
+def replay_trial(
+    store: TrialStore,
+    trial_id: int,
+    model: Model,
+    *,
+    backend: str = "numpy",
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Run a stored trial through the model side of the loop again, as fast as possible.
+
+    The samples, gaps and devices are copied into a new trial (notes say which trial and
+    model); the new trial's predictions and events come from ``model``. Segment ends are
+    taken from the stored gaps (:func:`segment_starts`), so with the model the trial was
+    recorded with, predictions and events equal the live run's exactly. ``progress`` is
+    called with (samples done, total). Returns the new trial's id.
+    """
+    src = store.trial(trial_id)
+    fields = {f.name for f in dataclasses.fields(TrialInfo)}
+    base = {k: src[k] for k in fields if k in src and src[k] is not None}
+    note = f"replay of trial {trial_id} with {model.name}"
+    base.update(
+        notes=f"{note}; {base['notes']}" if base.get("notes") else note,
+        model_name=model.name,
+        model_sha256=model.meta["weights"]["sha256"],
+    )
+    devices = src.get("devices") or {}
+    for side, dev in devices.items():
+        try:
+            model.check_device(dict(zip(dev["channels"], dev["units"], strict=True)),
+                               dev["sample_rate_hz"])  # fmt: skip
+        except GaitedgeError as e:
+            raise GaitedgeError(f"trial {trial_id} shoe {side}: {e}") from None
+    sides = sorted(devices) or ["L", "R"]
+    data = {side: store.samples(trial_id, side) for side in sides}
+    sides = [s for s in sides if len(data[s]["counter"])]
+    if not sides:
+        raise GaitedgeError(f"trial {trial_id} has no samples to replay")
+    gaps = store.gaps(trial_id)
+    new = store.start_trial(TrialInfo(**base))
+    store.set_outputs(new, [c.name for c in model.outputs])
+    for side, dev in devices.items():
+        store.add_device(new, side, device_id=dev["device_id"], firmware=dev["firmware"],
+                         sample_rate_hz=dev["sample_rate_hz"], channels=dev["channels"],
+                         units=dev["units"], transport=dev["transport"])  # fmt: skip
+    for g in gaps:
+        store.append_gap(new, g["side"], g["first_counter"], g["n_lost"], g["reason"])
+
+    def outputs(side: str, c: np.ndarray, h: np.ndarray, y: np.ndarray) -> None:
+        store.append_predictions(new, side, c, y)
+
+    def event(side: str, e: GaitEvent, host_s: float) -> None:
+        store.append_event(new, side, e.kind, e.counter_at, e.counter_reported, host_s)
+
+    stepper = Stepper(model, sides, backend=backend, on_outputs=outputs, on_event=event)
+    total = sum(len(d["counter"]) for d in data.values())
+    done = 0
+    chunk = 4096
+    for side in sides:
+        d = data[side]
+        pressure = d["pressure"]
+        for a in range(0, len(d["counter"]), chunk):
+            b = a + chunk
+            store.append_samples(new, side, d["counter"][a:b], d["t_host"][a:b],
+                                 d["t_device_us"][a:b], d["imu"][a:b],
+                                 None if pressure is None else pressure[a:b])  # fmt: skip
+        cuts = [0, *segment_starts(d["counter"], [g for g in gaps if g["side"] == side])]
+        cuts.append(len(d["counter"]))
+        for a, b in itertools.pairwise(cuts):
+            stepper.push(side, d["counter"][a:b], d["t_host"][a:b], d["imu"][a:b])
+            stepper.end_segment(side)
+    everyone = frozenset(stepper.lanes)
+    while n := stepper.step(skip=everyone, max_calls=512):  # slices, for the progress bar
+        done = min(total, done + n * stepper.k * len(sides))
+        if progress is not None:
+            progress(done, total)
+    if progress is not None:
+        progress(total, total)
+    status = "complete" if store.status == "ok" else "error"
+    store.finish_trial(new, status)
+    return new

@@ -95,6 +95,15 @@ def test_run_records_two_captured_shoes_and_lists_them(
     assert "1 trial(s)" in listing and "complete" in listing and "P07" in listing
     assert main(["trials", "1", "--db", str(db)]) == 0
     assert "gaps" in capsys.readouterr().out
+    # the stored trial again through the model, and the captures again through the loop
+    assert main(["replay", "1", "--db", str(db), "--quiet"]) == 0
+    assert "trial 2: complete" in capsys.readouterr().out
+    left_capture = urls[0].removeprefix("replay://")
+    assert main(["replay", "--left", left_capture, "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "trial 3: complete" in out and f"L: {len(walk_left)} samples stored" in out
+    assert main(["replay", "--db", str(db)]) == 2
+    assert "give a stored TRIAL id" in capsys.readouterr().err
 
 
 def test_run_without_shoes_or_store_is_one_line(tmp_path, capsys) -> None:
