@@ -313,6 +313,9 @@ class TrialRecorder:
         How long a shoe with pending samples waits for a silent other shoe.
     on_status : callable(str), optional
         Called about once a second with a one-line live status.
+    opener : callable(url, on_event=…) -> Transport
+        Makes each shoe's transport (default :func:`firmware_bridge.transports.open_transport`;
+        tests pass one that opens BLE links on a simulated radio).
     """
 
     def __init__(
@@ -326,6 +329,7 @@ class TrialRecorder:
         max_bridge_ms: float = 200.0,
         max_wait_s: float = 0.5,
         on_status: Callable[[str], None] | None = None,
+        opener: Callable[..., Transport] = open_transport,
     ) -> None:
         if not 1 <= len(sources) <= 2:
             raise ValueError(f"sources has {len(sources)} shoes; give one or two")
@@ -337,6 +341,7 @@ class TrialRecorder:
         self.max_bridge = max_bridge_ms * model.sample_rate_hz / 1000.0
         self.max_wait_s = max_wait_s
         self.on_status = on_status
+        self.opener = opener
         self.trial_id: int | None = None
         self.error: str | None = None
 
@@ -398,7 +403,7 @@ class TrialRecorder:
                 log.error("%s: gave up reconnecting after %.1f s", shoe.side, event.gap_s)
                 self.store.append_error(self.trial_id, shoe.side, f"link gave up: {event.detail}")
 
-        shoe.transport = open_transport(shoe.url, on_event=on_event)
+        shoe.transport = self.opener(shoe.url, on_event=on_event)
         try:
             while chunk := await shoe.transport.read():
                 now = time.time()

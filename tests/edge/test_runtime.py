@@ -149,3 +149,49 @@ async def test_one_silent_shoe_does_not_hold_the_other_and_replays_exactly(
             # per shoe the same events; across shoes the interleaving follows arrival
             live = [e for e in store.events(tid) if e["side"] == side]
             assert live == [e for e in store.events(new) if e["side"] == side]
+
+
+async def test_two_shoes_over_the_fake_ble_backend(
+    tmp_path: Path, walk_left: Recording, walk_right: Recording
+) -> None:
+    """The same loop over bleak's public API with the simulated radio (20-byte notifications,
+    frames spanning notifications, one link drop)."""
+    from firmware_bridge.simulator import ble_insole
+    from firmware_bridge.transports.ble import BleTransport, scan_insoles
+    from firmware_bridge.transports.ble_sim import SimRadio
+
+    sims = two_shoes(walk_left, walk_right, drift_ppm=(60.0, -60.0),
+                     faults=Faults(disconnects=((6.0, 1.0),)))  # fmt: skip
+    model = load_model(default_model_dir())
+    async with SimRadio() as radio:
+        for sim in sims:
+            ble_insole(radio, sim, 8.0)
+        adverts = {a.name: a for a in await scan_insoles(1.0, backend=radio.backend)}
+
+        def opener(url: str, on_event=None) -> BleTransport:
+            name = url.removeprefix("ble://name=")
+            return BleTransport(adverts[name].device, backend=radio.backend, on_event=on_event)
+
+        with TrialStore(tmp_path / "ble.db") as store:
+            rec = TrialRecorder(
+                model, {s.recording.side: f"ble://name={s.name}" for s in sims}, store,
+                TrialInfo(subject="S02"), opener=opener,
+            )  # fmt: skip
+            stop = asyncio.Event()
+            task = asyncio.create_task(rec.run(stop))
+            last = {s.recording.side: int(s.recording.counter[-1]) for s in sims}
+            deadline = time.monotonic() + 20.0
+            while time.monotonic() < deadline:
+                if all((rec.shoes[k].last_counter or -1) >= v for k, v in last.items()):
+                    break
+                await asyncio.sleep(0.05)
+            stop.set()
+            tid = await task
+            assert store.trial(tid)["status"] == "complete"
+            for side, shoe in rec.shoes.items():
+                s = store.samples(tid, side)
+                lost = sum(g["n_lost"] for g in store.gaps(tid) if g["side"] == side)
+                assert len(s["counter"]) + lost == int(s["counter"][-1] - s["counter"][0]) + 1
+                assert shoe.stats.disconnects == 1
+                assert len(store.predictions(tid, side)[0]) == len(s["counter"])
+            assert sum(1 for e in store.events(tid) if e["kind"] == "HS") >= 10
