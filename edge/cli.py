@@ -155,21 +155,22 @@ def _parser() -> argparse.ArgumentParser:
         help="record one trial from one or two shoes into the trial store",
         description="Open the shoes' links, run the model on every sample of both, detect "
         "gait events, and write everything to the trial store until Ctrl-C, SIGTERM or "
-        "--duration. A one-line status per second (plain log lines when not a terminal).",
+        "--duration. A one-line status per second (plain log lines when not a terminal). "
+        "Every flag can also come from a TOML file (--config; edge/config.py shows one); "
+        "a flag on the command line wins.",
     )
+    run.add_argument("--config", type=Path, metavar="FILE", help="TOML settings for this run")
     run.add_argument("--left", metavar="URL", help="left shoe: serial://…, ble://…, replay://…")
     run.add_argument("--right", metavar="URL", help="right shoe")
-    run.add_argument(
-        "--db",
-        type=Path,
-        default=Path("gaitedge-trials.db"),
-        help="trial store, one per deployment (default ./gaitedge-trials.db)",
-    )
+    run.add_argument("--db", type=Path, help="trial store, one per deployment "
+                     "(default ./gaitedge-trials.db)")  # fmt: skip
     run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     for field in ("subject", "shoe", "shoe_model", "shoe_size", "condition", "surface",
                   "operator", "notes"):  # fmt: skip
-        run.add_argument(f"--{field.replace('_', '-')}", default="", help=f"trial {field}")
-    _model_args(run)
+        run.add_argument(f"--{field.replace('_', '-')}", help=f"trial {field}")
+    run.add_argument("--max-bridge-ms", type=float, help="longer gaps reset the model (200)")
+    run.add_argument("--max-wait-s", type=float, help="wait this long for a silent shoe (0.5)")
+    _model_args(run, backend_default=None)
     run.set_defaults(func=_run)
 
     trials = sub.add_parser("trials", help="list the trials in a store, or show one")
@@ -210,10 +211,33 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
+def _model_args(p: argparse.ArgumentParser, backend_default: str | None = "numpy") -> None:
     p.add_argument("--model", type=Path, help="model directory (default: models/gait-phase)")
-    p.add_argument("--backend", choices=("numpy", "tflite"), default="numpy",
+    p.add_argument("--backend", choices=("numpy", "tflite"), default=backend_default,
                    help="engine (default numpy; tflite needs the tflite extra)")  # fmt: skip
+
+
+#: ``gaitedge run``'s defaults, applied after the config file.
+_RUN_DEFAULTS = {
+    "db": Path("gaitedge-trials.db"), "backend": "numpy", "max_bridge_ms": 200.0,
+    "max_wait_s": 0.5, **{k: "" for k in ("subject", "shoe", "shoe_model", "shoe_size",
+                                          "condition", "surface", "operator", "notes")},
+}  # fmt: skip
+
+
+def _run_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """Flags, then the config file, then the defaults."""
+    from .config import load_run_config
+
+    merged = load_run_config(args.config) if args.config else {}
+    for dest, value in vars(args).items():
+        if value is not None:
+            merged[dest] = value
+    for dest, value in _RUN_DEFAULTS.items():
+        merged.setdefault(dest, value)
+    for dest in ("left", "right", "model", "duration"):
+        merged.setdefault(dest, None)
+    return argparse.Namespace(**merged)
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -221,9 +245,12 @@ async def _run(args: argparse.Namespace) -> int:
     from .runtime import TrialRecorder
     from .store import TrialInfo, TrialStore
 
+    args = _run_settings(args)
     sources = {side: url for side, url in (("L", args.left), ("R", args.right)) if url}
     if not sources:
-        raise GaitedgeError("give --left URL and/or --right URL (see gaitedge run --help)")
+        raise GaitedgeError(
+            "give --left URL and/or --right URL, or [shoes] in --config (gaitedge run --help)"
+        )
     model = load_model(args.model or default_model_dir())
     info = TrialInfo(
         subject=args.subject, shoe=args.shoe, shoe_model=args.shoe_model,
@@ -242,6 +269,7 @@ async def _run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     with TrialStore(args.db) as store:
         recorder = TrialRecorder(model, sources, store, info, backend=args.backend,
+                                 max_bridge_ms=args.max_bridge_ms, max_wait_s=args.max_wait_s,
                                  on_status=status)  # fmt: skip
         trial_id = await recorder.run(stop, duration_s=args.duration)
         if tty:

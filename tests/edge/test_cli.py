@@ -156,3 +156,39 @@ def test_export_writes_every_sample_with_units(tmp_path, walk_left, walk_right, 
     assert np.allclose(table.column("acc_z_mps2").to_numpy()[: len(left)], acc)
     assert main(["export", "7", "--db", str(db), "--out", str(out)]) == 2
     assert "no trial 7" in capsys.readouterr().err
+
+
+def test_run_reads_a_toml_config_and_flags_win(tmp_path, walk_left, capsys) -> None:
+    path = tmp_path / "L.gecap"
+    w = CaptureWriter(path, source="test")
+    for _, frame in InsoleSimulator(walk_left).frames():
+        w.write(frame)
+    w.close()
+    db = tmp_path / "lab.db"
+    cfg = tmp_path / "lab.toml"
+    cfg.write_text(
+        f'db = "{db}"\nbackend = "numpy"\n[shoes]\nleft = "replay://{path}"\n'
+        '[trial]\nsubject = "from-file"\nshoe = "B"\n[runtime]\nmax_wait_s = 0.8\n'
+    )
+    assert main(["run", "--config", str(cfg), "--subject", "P09"]) == 0
+    out = capsys.readouterr().out
+    assert "subject P09, shoe B" in out  # the flag won, the file filled in the rest
+    assert db.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[trial]\nsubjct = "x"\n', "unknown key 'trial.subjct'"),
+        ("duration = -3\n", "duration must be a number >= 0"),
+        ('backend = "gpu"\n', "backend is 'gpu'; choose one of numpy, tflite"),
+        ("db = 3\n", "db must be a string"),
+        ("db = \n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, capsys, text, message) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    assert main(["run", "--config", str(cfg), "--left", "replay://x"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
