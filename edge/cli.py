@@ -47,6 +47,7 @@ examples:
   gaitedge listen replay://walk.gecap   decode a capture again
   gaitedge run --left serial:///dev/serial/by-id/usb-...-L-if00 --right ble://AA:BB:... \
                --subject P07 --shoe A --condition treadmill --db /data/trials.db
+  gaitedge scan --probe 2               which ports and BLE devices are insoles
   gaitedge trials --db /data/trials.db  list the recorded trials (and: gaitedge trials 3)
   gaitedge replay 3 --db /data/trials.db --model models/my-model    re-run trial 3
   gaitedge export 3 --db /data/trials.db --out exports/ --format csv,parquet
@@ -172,6 +173,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-wait-s", type=float, help="wait this long for a silent shoe (0.5)")
     _model_args(run, backend_default=None)
     run.set_defaults(func=_run)
+
+    scan = sub.add_parser(
+        "scan",
+        help="list serial ports and BLE devices that look like insoles, with their URLs",
+        description="USB serial ports (with their stable /dev/serial/by-id links) and BLE "
+        "devices advertising the gaitedge name prefix or service. --probe opens each serial "
+        "port for a moment and asks what answers (the DEVICE_INFO packet: side, rate, id).",
+    )
+    scan.add_argument("--ble-seconds", type=float, default=5.0,
+                      help="how long to listen for BLE insoles (0: skip BLE)")  # fmt: skip
+    scan.add_argument("--probe", type=float, metavar="S", default=0.0,
+                      help="open each serial port for up to S s and identify it")  # fmt: skip
+    scan.add_argument("--port", action="append", default=[], metavar="PATH",
+                      help="also probe this port (e.g. a pty); repeatable")  # fmt: skip
+    scan.set_defaults(func=_scan)
 
     trials = sub.add_parser("trials", help="list the trials in a store, or show one")
     trials.add_argument("trial_id", nargs="?", type=int, help="show this trial")
@@ -341,6 +357,44 @@ def _stored_summary(store: TrialStore, trial_id: int) -> dict:
             "stride_time_s": float(np.median(strides)) / 100.0 if strides else float("nan"),
         }
     return {"shoes": shoes}
+
+
+async def _scan(args: argparse.Namespace) -> int:
+    from firmware_bridge.errors import TransportError
+    from firmware_bridge.transports import identify
+    from firmware_bridge.transports.serial_port import list_serial_insoles
+
+    ports = list_serial_insoles()
+    paths = [p.by_id or p.path for p in ports] + list(args.port)
+    print(f"serial: {len(ports)} USB port(s)" + (f" + {len(args.port)} given" if args.port else ""))
+    described = {p.by_id or p.path: p for p in ports}
+    for path in paths:
+        p = described.get(path)
+        what = (f"{p.vid:04x}:{p.pid:04x} {p.description}" if p and p.vid is not None
+                else (p.description if p else "given"))  # fmt: skip
+        line = f"  serial://{path}  ({what})"
+        if args.probe > 0 or path in args.port:
+            try:
+                info = await identify(f"serial://{path}", args.probe or 2.0)
+            except TransportError as e:
+                info, line = None, line + f"  cannot open: {e}"
+            if info is not None:
+                line += "  -> " + _describe(info)
+            elif "cannot open" not in line:
+                line += "  -> no insole answered"
+        print(line)
+    if args.ble_seconds > 0:
+        from firmware_bridge.transports.ble import scan_insoles
+
+        try:
+            found = await scan_insoles(args.ble_seconds)
+        except (TransportError, OSError) as e:
+            print(f"ble: cannot scan: {e} (is Bluetooth on, BlueZ running, the user allowed?)")
+        else:
+            print(f"ble: {len(found)} insole(s) in {args.ble_seconds:g} s")
+            for a in found:
+                print(f"  ble://{a.address}  {a.name or '?'}  {a.rssi} dBm")
+    return 0
 
 
 async def _export(args: argparse.Namespace) -> int:

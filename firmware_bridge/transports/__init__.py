@@ -15,9 +15,15 @@ transports that need them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from ._base import EventCallback, Transport, TransportEvent
 
-__all__ = ["EventCallback", "Transport", "TransportEvent", "open_transport"]
+if TYPE_CHECKING:
+    from ..codec import DeviceInfo
+
+__all__ = ["EventCallback", "Transport", "TransportEvent", "identify", "open_transport"]
 
 
 def open_transport(url: str, *, on_event: EventCallback | None = None) -> Transport:
@@ -49,3 +55,33 @@ def open_transport(url: str, *, on_event: EventCallback | None = None) -> Transp
                 speed = float(value)
             return ReplayTransport(path, speed=speed, on_event=on_event)
     raise ValueError(f"unknown transport {scheme!r} in {url!r}; expected serial, ble or replay")
+
+
+async def identify(
+    url: str, timeout_s: float = 2.0, *, opener: Callable[..., Transport] | None = None
+) -> DeviceInfo | None:
+    """Open ``url``, listen up to ``timeout_s`` s for a DEVICE_INFO packet, close.
+
+    Returns the insole's :class:`~firmware_bridge.codec.DeviceInfo`, or None if none came
+    (not an insole, or silent). Errors opening the link propagate (one-line TransportError).
+    """
+    import asyncio
+
+    from ..codec import DeviceInfo, StreamDecoder
+
+    decoder = StreamDecoder()
+    transport = (opener or open_transport)(url)
+
+    async def listen() -> DeviceInfo | None:
+        while chunk := await transport.read():
+            for item in decoder.feed(chunk):
+                if isinstance(item, DeviceInfo):
+                    return item
+        return None
+
+    try:
+        return await asyncio.wait_for(listen(), timeout_s)
+    except TimeoutError:
+        return None
+    finally:
+        await transport.aclose()

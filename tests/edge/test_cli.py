@@ -192,3 +192,20 @@ def test_bad_config_names_the_key(tmp_path, capsys, text, message) -> None:
     assert main(["run", "--config", str(cfg), "--left", "replay://x"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+async def test_scan_identifies_an_insole_on_a_port(walk_left, capsys) -> None:
+    """``gaitedge scan --port PTY`` opens it with pyserial and reads its DEVICE_INFO."""
+    import asyncio
+
+    from edge.cli import _parser
+    from firmware_bridge.simulator import PtyInsole
+
+    sim = InsoleSimulator(walk_left)
+    async with PtyInsole(sim) as pty:
+        streaming = asyncio.create_task(pty.run(1.0))
+        args = _parser().parse_args(["scan", "--ble-seconds", "0", "--port", pty.port])
+        assert await args.func(args) == 0
+        streaming.cancel()
+    out = capsys.readouterr().out
+    assert f"serial://{pty.port}" in out and "L shoe: id" in out and "100 Hz" in out
