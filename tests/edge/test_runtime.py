@@ -195,3 +195,56 @@ async def test_two_shoes_over_the_fake_ble_backend(
                 assert shoe.stats.disconnects == 1
                 assert len(store.predictions(tid, side)[0]) == len(s["counter"])
             assert sum(1 for e in store.events(tid) if e["kind"] == "HS") >= 10
+
+
+def test_sigkill_at_random_moments_loses_at_most_a_second(
+    tmp_path: Path, walk_left: Recording, walk_right: Recording
+) -> None:
+    """``gaitedge run`` recording two shoes at real time, killed with SIGKILL 20 times."""
+    import os
+    import random
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from firmware_bridge.transports.replay import CaptureWriter
+
+    urls = []
+    for rec in (walk_left, walk_right):
+        path = tmp_path / f"{rec.side}.gecap"
+        w = CaptureWriter(path, source="test")
+        t0 = time.monotonic()  # the capture's clock: paced as sent, replayed at real time
+        for t_s, frame in InsoleSimulator(rec).frames():
+            w.write(frame, t0 + t_s)
+        w.close()
+        urls.append(f"replay://{path}?speed=1")
+    rng = random.Random(20261127)
+    db = tmp_path / "kill.db"
+    for i in range(20):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge", "run", "--left", urls[0], "--right", urls[1],
+             "--db", str(db), "--subject", f"kill-{i}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        proc.stdout.readline()  # the first status line: recording for about a second
+        time.sleep(rng.uniform(0.0, 1.5))
+        os.kill(proc.pid, signal.SIGKILL)
+        killed_at = time.time()
+        proc.wait()
+        proc.stdout.close()
+        con = sqlite3.connect(db)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+        with TrialStore(db) as store:  # opening marks the dead writer's trial
+            trial = store.trials()[-1]
+            assert trial["subject"] == f"kill-{i}" and trial["status"] == "interrupted"
+            for side in "LR":
+                s = store.samples(trial["id"], side)
+                assert len(s["counter"]) > 0
+                assert killed_at - s["t_host"][-1] <= 1.0 + 0.1, (i, side)
+                # what was kept is whole: every counter up to the last, stored or a gap
+                lost = sum(g["n_lost"] for g in store.gaps(trial["id"]) if g["side"] == side)
+                span = int(s["counter"][-1] - s["counter"][0]) + 1
+                assert len(s["counter"]) + lost >= span - 1
