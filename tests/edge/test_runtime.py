@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 
@@ -248,3 +250,50 @@ def test_sigkill_at_random_moments_loses_at_most_a_second(
                 lost = sum(g["n_lost"] for g in store.gaps(trial["id"]) if g["side"] == side)
                 span = int(s["counter"][-1] - s["counter"][0]) + 1
                 assert len(s["counter"]) + lost >= span - 1
+
+
+async def test_left_and_right_share_one_time_axis(
+    tmp_path: Path, walk_left: Recording, walk_right: Recording
+) -> None:
+    """Clocks 600 ppm apart, paced at 2x: the same instant on both shoes (the recordings'
+    sensors were synchronised, so equal counters are equal instants) maps to host times
+    within 5 ms of each other, once the clock fits have a few seconds of data."""
+    store, _, tid = await _record(tmp_path, walk_left, walk_right, speed=2.0,
+                                  drift_ppm=(300.0, -300.0))  # fmt: skip
+    with store:
+        left, right = store.samples(tid, "L"), store.samples(tid, "R")
+    common, il, ir = np.intersect1d(left["counter"], right["counter"], return_indices=True)
+    late = common >= common[0] + 300  # after the first 3 s of the recording
+    diff = left["t_host"][il][late] - right["t_host"][ir][late]
+    assert late.sum() > 500
+    assert np.percentile(np.abs(diff), 95) < 0.005, np.percentile(np.abs(diff), [50, 95, 100])
+
+
+async def test_disk_nearly_full_stops_cleanly_and_says_so(
+    tmp_path: Path, walk_left: Recording, walk_right: Recording
+) -> None:
+    model = load_model(default_model_dir())
+    sims = two_shoes(walk_left, walk_right)
+    lines: list[str] = []
+    with TrialStore(tmp_path / "full.db") as store:
+        async with PtyInsole(sims[0]) as pl, PtyInsole(sims[1]) as pr:
+            rec = TrialRecorder(
+                model, {"L": f"serial://{pl.port}", "R": f"serial://{pr.port}"}, store,
+                TrialInfo(subject="S03"), on_status=lines.append,
+            )  # fmt: skip
+            task = asyncio.create_task(rec.run(duration_s=6.0))
+            feed = asyncio.gather(pl.run(4.0), pr.run(4.0))
+            await asyncio.sleep(1.5)
+            store.min_free_bytes = 1 << 62  # the disk "fills up" mid-trial
+            tid = await task
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
+        trial = store.trial(tid)
+        assert trial["status"] == "disk_full"
+        assert any("disk full" in line for line in lines), lines[-3:]
+        kept = store.samples(tid, "L")["counter"]
+        assert 0 < len(kept) < len(walk_left)  # what came before is kept, the rest not
+    con = sqlite3.connect(tmp_path / "full.db")
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
