@@ -426,10 +426,14 @@ async def _trials(args: argparse.Namespace) -> int:
             return 0
         t = store.trial(args.trial_id)
         for key, value in t.items():
-            if key != "devices":
-                print(f"{key:>18}  {value}")
+            if key == "devices":
+                continue
+            if key.endswith("_unix_s") and value is not None:
+                value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+            print(f"{key.removesuffix('_unix_s'):>18}  {value}")
         for side, dev in t.get("devices", {}).items():
-            print(f"{'device ' + side:>18}  {dev}")
+            print(f"{'shoe ' + side:>18}  id {dev['device_id']}, firmware {dev['firmware']}, "
+                  f"{dev['sample_rate_hz']:g} Hz, {dev['transport']}")  # fmt: skip
         gaps, events = store.gaps(args.trial_id), store.events(args.trial_id)
         print(f"{'gaps':>18}  {len(gaps)} ({sum(g['n_lost'] for g in gaps)} samples)")
         print(f"{'events':>18}  {len(events)}")
@@ -747,11 +751,8 @@ def _describe(info: DeviceInfo) -> str:
 def _status_text(status: Status) -> str:
     pct = "?" if status.battery_pct is None else f"{status.battery_pct} %"
     mv = "" if status.battery_mv is None else f", {status.battery_mv} mV"
-    flags = [n for n, bit in _FLAG_NAMES.items() if status.error_flags & bit]
+    flags = spec.error_names(status.error_flags)
     return pct + mv + (f", flags {' '.join(flags)}" if flags else "")
-
-
-_FLAG_NAMES = {name[4:]: getattr(spec, name) for name in dir(spec) if name.startswith("ERR_")}
 
 
 async def _demo(args: argparse.Namespace) -> int:

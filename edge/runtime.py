@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_bridge import spec
 from firmware_bridge.codec import DeviceInfo, SampleBlock, Status, StreamDecoder
 from firmware_bridge.errors import GaitedgeError
 from firmware_bridge.transports import Transport, TransportEvent, open_transport
@@ -82,6 +83,7 @@ class ShoeStats:
     last_event: GaitEvent | None = None
     last_event_host_s: float = float("nan")
     battery_pct: int | None = None
+    error_flags: int = 0
     disconnects: int = 0
     first_host_s: float = float("nan")
     last_host_s: float = float("nan")
@@ -103,7 +105,9 @@ class ShoeStats:
             if self.last_event is not None
             else "no event yet"
         )
-        return f"{self.side} {rate:5.1f} Hz lost {self.lost_pct:4.1f}% batt {batt} {ev}"
+        flags = spec.error_names(self.error_flags)
+        err = f" FLAGS {'+'.join(flags)}" if flags else ""
+        return f"{self.side} {rate:5.1f} Hz lost {self.lost_pct:4.1f}% batt {batt}{err} {ev}"
 
 
 class _Lane:
@@ -414,13 +418,24 @@ class TrialRecorder:
                     elif isinstance(item, DeviceInfo):
                         self._device(shoe, item)
                     elif isinstance(item, Status):
-                        shoe.stats.battery_pct = item.battery_pct
+                        self._status(shoe, item)
                 self._step_ready()
         finally:
             shoe.ended = True
             await shoe.transport.aclose()
 
     # ------------------------------------------------------------------ decoding side
+
+    def _status(self, shoe: _Shoe, status: Status) -> None:
+        st = shoe.stats
+        st.battery_pct = status.battery_pct
+        if status.error_flags != st.error_flags:  # store each change of the device's flags
+            st.error_flags = status.error_flags
+            names = spec.error_names(status.error_flags)
+            text = "device flags: " + (" ".join(names) if names else "cleared")
+            self.store.append_error(self.trial_id, shoe.side, text)
+            if names:
+                log.warning("%s: %s", shoe.side, text)
 
     def _device(self, shoe: _Shoe, info: DeviceInfo) -> None:
         if info == shoe.stats.device:  # firmware repeats DEVICE_INFO: store it once

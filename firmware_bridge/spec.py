@@ -109,6 +109,13 @@ BLE_DATA_CHAR_UUID: Final = "7f3e0002-5c2a-4b8e-9d41-6a1e2b3c4d5e"
 BLE_NAME_PREFIX: Final = "GaitEdge"
 
 
+def error_names(flags: int) -> list[str]:
+    """Names of the ``ERR_*`` bits set in a STATUS packet's ``error_flags`` (without
+    ``ERR_``), lowest bit first; an unknown bit shows as ``bit<N>``."""
+    names = {v: k[4:] for k, v in globals().items() if k.startswith("ERR_")}
+    return [names.get(1 << i, f"bit{i}") for i in range(32) if flags >> i & 1]
+
+
 def accel_lsb_mps2(code: int) -> float:
     """m/s^2 per count for accelerometer range ``code``; ValueError for an unknown code."""
     try:

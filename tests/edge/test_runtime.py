@@ -297,3 +297,26 @@ async def test_disk_nearly_full_stops_cleanly_and_says_so(
     con = sqlite3.connect(tmp_path / "full.db")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+def test_device_flags_are_stored_and_shown(tmp_path: Path) -> None:
+    from firmware_bridge import spec
+    from firmware_bridge.codec import Status
+
+    model = load_model(default_model_dir())
+    with TrialStore(tmp_path / "flags.db") as store:
+        rec = TrialRecorder(model, {"L": "replay:///nonexistent"}, store, TrialInfo())
+        rec.trial_id = store.start_trial(TrialInfo())
+        shoe = rec.shoes["L"]
+        flags = spec.ERR_LOW_BATTERY | spec.ERR_FIFO_OVERFLOW
+        rec._status(shoe, Status(0, battery_pct=9, error_flags=flags))
+        rec._status(shoe, Status(0, battery_pct=9, error_flags=flags))  # unchanged: once
+        rec._status(shoe, Status(0, battery_pct=8, error_flags=0))
+        assert "batt 8%" in rec.status_line()
+        rec._status(shoe, Status(0, battery_pct=8, error_flags=spec.ERR_IMU_FAULT))
+        assert "FLAGS IMU_FAULT" in rec.status_line()
+        store.flush()
+        messages = [e["message"] for e in store.errors(rec.trial_id)]
+        assert messages == ["device flags: FIFO_OVERFLOW LOW_BATTERY", "device flags: cleared",
+                            "device flags: IMU_FAULT"]  # fmt: skip
+        store.finish_trial(rec.trial_id)
