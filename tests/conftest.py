@@ -45,3 +45,22 @@ def ipol_dir() -> Path:
             "beside the project (CI has them)"
         )
     return found
+
+
+def capture_of(path: Path, rec: Recording, *, paced: bool = False) -> str:
+    """Write ``rec`` as the raw capture a live session would record; its replay URL.
+
+    ``paced``: frames carry the times they were sent, and the URL replays them at real
+    time; otherwise they all carry one instant and replay as fast as possible.
+    """
+    import time
+
+    from firmware_bridge.simulator import InsoleSimulator
+    from firmware_bridge.transports.replay import CaptureWriter
+
+    w = CaptureWriter(path, source="test")
+    t0 = time.monotonic()
+    for t_s, frame in InsoleSimulator(rec).frames():
+        w.write(frame, t0 + t_s if paced else None)
+    w.close()
+    return f"replay://{path}" + ("?speed=1" if paced else "")

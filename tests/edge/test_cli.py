@@ -10,6 +10,7 @@ import pytest
 from edge.cli import main
 from firmware_bridge.simulator import InsoleSimulator
 from firmware_bridge.transports.replay import CaptureWriter
+from tests.conftest import capture_of
 
 
 def test_help_teaches() -> None:
@@ -74,14 +75,7 @@ def test_run_records_two_captured_shoes_and_lists_them(
     tmp_path, walk_left, walk_right, capsys
 ) -> None:
     """``gaitedge run`` over replayed raw captures: the full loop into a store, then ``trials``."""
-    urls = []
-    for rec in (walk_left, walk_right):
-        path = tmp_path / f"{rec.side}.gecap"
-        w = CaptureWriter(path, source="test")
-        for _, frame in InsoleSimulator(rec).frames():
-            w.write(frame)
-        w.close()
-        urls.append(f"replay://{path}")
+    urls = [capture_of(tmp_path / f"{r.side}.gecap", r) for r in (walk_left, walk_right)]
     db = tmp_path / "trials.db"
     argv = ["run", "--left", urls[0], "--right", urls[1], "--db", str(db), "--subject", "P07",
             "--shoe", "A"]  # fmt: skip
@@ -119,14 +113,7 @@ def test_export_writes_every_sample_with_units(tmp_path, walk_left, walk_right, 
 
     import numpy as np
 
-    urls = []
-    for rec in (walk_left, walk_right):
-        path = tmp_path / f"{rec.side}.gecap"
-        w = CaptureWriter(path, source="test")
-        for _, frame in InsoleSimulator(rec).frames():
-            w.write(frame)
-        w.close()
-        urls.append(f"replay://{path}")
+    urls = [capture_of(tmp_path / f"{r.side}.gecap", r) for r in (walk_left, walk_right)]
     db = tmp_path / "trials.db"
     assert main(["run", "--left", urls[0], "--right", urls[1], "--db", str(db)]) == 0
     out = tmp_path / "out"
@@ -159,15 +146,11 @@ def test_export_writes_every_sample_with_units(tmp_path, walk_left, walk_right, 
 
 
 def test_run_reads_a_toml_config_and_flags_win(tmp_path, walk_left, capsys) -> None:
-    path = tmp_path / "L.gecap"
-    w = CaptureWriter(path, source="test")
-    for _, frame in InsoleSimulator(walk_left).frames():
-        w.write(frame)
-    w.close()
+    url = capture_of(tmp_path / "L.gecap", walk_left)
     db = tmp_path / "lab.db"
     cfg = tmp_path / "lab.toml"
     cfg.write_text(
-        f'db = "{db}"\nbackend = "numpy"\n[shoes]\nleft = "replay://{path}"\n'
+        f'db = "{db}"\nbackend = "numpy"\n[shoes]\nleft = "{url}"\n'
         '[trial]\nsubject = "from-file"\nshoe = "B"\n[runtime]\nmax_wait_s = 0.8\n'
     )
     assert main(["run", "--config", str(cfg), "--subject", "P09"]) == 0

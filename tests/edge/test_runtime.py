@@ -16,6 +16,7 @@ from edge.runtime import TrialRecorder, replay_trial
 from edge.store import TrialInfo, TrialStore
 from firmware_bridge.recording import Recording
 from firmware_bridge.simulator import Faults, InsoleSimulator, PtyInsole, two_shoes
+from tests.conftest import capture_of
 
 
 async def _record(
@@ -210,17 +211,8 @@ def test_sigkill_at_random_moments_loses_at_most_a_second(
     import subprocess
     import sys
 
-    from firmware_bridge.transports.replay import CaptureWriter
-
-    urls = []
-    for rec in (walk_left, walk_right):
-        path = tmp_path / f"{rec.side}.gecap"
-        w = CaptureWriter(path, source="test")
-        t0 = time.monotonic()  # the capture's clock: paced as sent, replayed at real time
-        for t_s, frame in InsoleSimulator(rec).frames():
-            w.write(frame, t0 + t_s)
-        w.close()
-        urls.append(f"replay://{path}?speed=1")
+    urls = [capture_of(tmp_path / f"{r.side}.gecap", r, paced=True)
+            for r in (walk_left, walk_right)]  # fmt: skip
     rng = random.Random(20261127)
     db = tmp_path / "kill.db"
     for i in range(20):
