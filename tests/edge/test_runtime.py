@@ -94,10 +94,15 @@ async def test_two_shoes_are_recorded_whole(
 async def test_faults_end_with_gaps_accounted(
     tmp_path: Path, walk_left: Recording, walk_right: Recording
 ) -> None:
-    faults = Faults(drop=0.02, corrupt=0.02, disconnects=((4.0, 1.0),))
-    store, rec, tid = await _record(tmp_path, walk_left, walk_right, faults=faults, speed=10)
+    """Drops, corruption, a 5 s unplug and clocks 400 ppm apart, paced at 10x."""
+    faults = Faults(drop=0.02, corrupt=0.02, disconnects=((4.0, 5.0),))
+    store, rec, tid = await _record(tmp_path, walk_left, walk_right, faults=faults, speed=10,
+                                    drift_ppm=(200.0, -200.0))  # fmt: skip
     with store:
         assert store.trial(tid)["status"] == "complete"
+        assert all(s.stats.disconnects == 1 for s in rec.shoes.values())
+        long = [g for g in store.gaps(tid) if g["n_lost"] >= 400]  # the unplug: ~500 samples
+        assert {g["side"] for g in long} == {"L", "R"} and all(g["reason"] == "reset" for g in long)
         for side, shoe in rec.shoes.items():
             s = store.samples(tid, side)
             lost = sum(g["n_lost"] for g in store.gaps(tid) if g["side"] == side)
@@ -312,3 +317,25 @@ def test_device_flags_are_stored_and_shown(tmp_path: Path) -> None:
         assert messages == ["device flags: FIFO_OVERFLOW LOW_BATTERY", "device flags: cleared",
                             "device flags: IMU_FAULT"]  # fmt: skip
         store.finish_trial(rec.trial_id)
+
+
+async def test_a_device_the_model_cannot_take_ends_the_trial_with_one_line(
+    tmp_path: Path, walk_left: Recording
+) -> None:
+    """An insole announcing 50 Hz to a 100 Hz model: refused, trial marked, reason stored."""
+    import dataclasses
+
+    slow = dataclasses.replace(walk_left, sample_rate_hz=50.0)
+    model = load_model(default_model_dir())
+    with TrialStore(tmp_path / "bad.db") as store:
+        async with PtyInsole(InsoleSimulator(slow)) as pty:
+            rec = TrialRecorder(model, {"L": f"serial://{pty.port}"}, store, TrialInfo())
+            feed = asyncio.create_task(pty.run(4.0))
+            tid = await asyncio.wait_for(rec.run(), 10.0)
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
+        assert store.trial(tid)["status"] == "error"
+        (err,) = [e["message"] for e in store.errors(tid)]
+        assert "trained at 100 Hz" in err and "50 Hz" in err and "\n" not in err
+        assert rec.error == err
