@@ -8,8 +8,8 @@ and "R"), in one asyncio task per shoe plus the caller's. Per shoe::
                               Status (battery, error flags: shown live),
                               SampleBlock (NumPy, SI units)
       → ClockMap            device µs → host seconds (``time.time()`` axis), lower envelope;
-                            a block never starts before the previous one ended (a refit
-                            that moves the line back shifts the block forward)
+                            host times only ever increase (a refit that would move them
+                            back holds them 1 µs apart instead)
       → store.append_samples, append_gap for lost samples
       → pending samples of that shoe
 
@@ -315,6 +315,11 @@ class TrialRecorder:
         A counter gap longer than this resets the shoe's model state.
     max_wait_s : float
         How long a shoe with pending samples waits for a silent other shoe.
+    step_interval_s : float
+        Bytes are decoded, clock-mapped and stored as they arrive (each chunk with the time
+        its link received it); the model runs on what has arrived once per this many
+        seconds, a few packets back to back on warm caches. Results do not depend on it;
+        events show on the live status up to this much later.
     on_status : callable(str), optional
         Called about once a second with a one-line live status.
     opener : callable(url, on_event=…) -> Transport
@@ -332,6 +337,7 @@ class TrialRecorder:
         backend: str = "numpy",
         max_bridge_ms: float = 200.0,
         max_wait_s: float = 0.5,
+        step_interval_s: float = 0.1,
         on_status: Callable[[str], None] | None = None,
         opener: Callable[..., Transport] = open_transport,
     ) -> None:
@@ -344,6 +350,7 @@ class TrialRecorder:
         )
         self.max_bridge = max_bridge_ms * model.sample_rate_hz / 1000.0
         self.max_wait_s = max_wait_s
+        self.step_interval_s = step_interval_s
         self.on_status = on_status
         self.opener = opener
         self.trial_id: int | None = None
@@ -363,6 +370,7 @@ class TrialRecorder:
         self.store.set_outputs(self.trial_id, [c.name for c in self.model.outputs])
         status = "complete"
         started = time.monotonic()
+        next_status = started + 1.0
         readers = [asyncio.create_task(self._read(shoe)) for shoe in self.shoes.values()]
         try:
             while True:
@@ -375,9 +383,10 @@ class TrialRecorder:
                     status = "error"
                     break
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
+                    await asyncio.wait_for(stop.wait(), self.step_interval_s)
                 self._step_ready()
-                if self.on_status is not None:
+                if self.on_status is not None and time.monotonic() >= next_status:
+                    next_status += 1.0
                     self.on_status(self.status_line())
         finally:
             for r in readers:
@@ -409,17 +418,20 @@ class TrialRecorder:
 
         shoe.transport = self.opener(shoe.url, on_event=on_event)
         try:
-            while chunk := await shoe.transport.read():
-                now = time.time()
-                for item in shoe.decoder.feed(chunk):
-                    if isinstance(item, SampleBlock):
-                        if len(item):
-                            self._samples(shoe, item, now)
-                    elif isinstance(item, DeviceInfo):
-                        self._device(shoe, item)
-                    elif isinstance(item, Status):
-                        self._status(shoe, item)
-                self._step_ready()
+            transport = shoe.transport
+            while parts := await transport.read_stamped():
+                for chunk, received in parts:
+                    # its reception time on the time.time() axis
+                    lag = time.monotonic() - received if received == received else 0.0
+                    now = time.time() - lag
+                    for item in shoe.decoder.feed(chunk):
+                        if isinstance(item, SampleBlock):
+                            if len(item):
+                                self._samples(shoe, item, now)
+                        elif isinstance(item, DeviceInfo):
+                            self._device(shoe, item)
+                        elif isinstance(item, Status):
+                            self._status(shoe, item)
         finally:
             shoe.ended = True
             await shoe.transport.aclose()
@@ -463,7 +475,7 @@ class TrialRecorder:
         )
 
     def _samples(self, shoe: _Shoe, block: SampleBlock, now: float) -> None:
-        shoe.last_arrival = time.monotonic()
+        shoe.last_arrival = time.monotonic() - (time.time() - now)
         counter = block.seq
         side, tid = shoe.side, self.trial_id
         if shoe.last_counter is not None and counter[0] <= shoe.last_counter:
@@ -475,8 +487,10 @@ class TrialRecorder:
             shoe.last_host = -np.inf
         shoe.clock.observe(int(block.t_device_us[-1]), now)
         host = shoe.clock.host_time(block.t_device_us)
-        if host[0] <= shoe.last_host:  # a refit moved the line back: never reverse time
-            host += shoe.last_host + 1e-6 - host[0]
+        # never reverse time (a refit that moves the line back, a fit still settling):
+        # strictly increasing within the block and after the previous one, by >= 1 µs
+        step = 1e-6 * np.arange(1, len(host) + 1)
+        host = np.maximum(np.maximum.accumulate(host - step) + step, shoe.last_host + step)
         shoe.last_host = float(host[-1])
         if shoe.first_counter is None:
             shoe.first_counter = int(counter[0])

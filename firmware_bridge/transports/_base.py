@@ -6,6 +6,7 @@ import abc
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any, Final, Literal, Self
@@ -67,13 +68,27 @@ class Transport(abc.ABC):
 
     #: Human-readable identity of the link (port path, BLE address, file name).
     name: str = "?"
+    #: True for a device link (bytes arrive in real time and queue up while nobody reads);
+    #: False for a replay, whose read() paces itself. A consumer may read a live link in
+    #: batches (sleeping between reads) without losing anything or its timing.
+    live: bool = True
 
     def __init__(self, *, on_event: EventCallback | None = None) -> None:
         self.on_event = on_event
+        #: ``time.monotonic()`` when the newest bytes returned by the last :meth:`read`
+        #: were received (by the link's own thread or callback), s; NaN before any read.
+        self.arrival_s = math.nan
 
     @abc.abstractmethod
     async def read(self) -> bytes:
         """Wait for the next chunk of bytes (>= 1 byte); b"" at end of stream."""
+
+    async def read_stamped(self) -> list[tuple[bytes, float]]:
+        """Like :meth:`read`, but the chunks as received, each with its reception time
+        (``time.monotonic()``): ``[(chunk, received_s), …]``; ``[]`` at the end. A
+        consumer reading a live link in batches uses it to keep every chunk's timing."""
+        chunk = await self.read()
+        return [(chunk, self.arrival_s)] if chunk else []
 
     @abc.abstractmethod
     async def aclose(self) -> None:
@@ -132,7 +147,7 @@ class ChunkQueue:
 
     def __init__(self, owner: Transport) -> None:
         self._owner = owner
-        self._queue: asyncio.Queue[bytes | _End] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[bytes, float] | _End] = asyncio.Queue()
         self._end: _End | None = None  # taken off the queue while joining chunks
         self._warned = False
         #: Bytes put and not yet returned by :meth:`get`.
@@ -140,9 +155,10 @@ class ChunkQueue:
         #: True once :meth:`get` has returned (or raised) the end of the stream.
         self.ended = False
 
-    def put(self, chunk: bytes) -> None:
-        """Queue ``chunk`` (not empty) for :meth:`get`."""
-        self._queue.put_nowait(chunk)
+    def put(self, chunk: bytes, received_s: float | None = None) -> None:
+        """Queue ``chunk`` (not empty) for :meth:`get`, received at ``received_s``
+        (``time.monotonic()``; default now)."""
+        self._queue.put_nowait((chunk, time.monotonic() if received_s is None else received_s))
         self.queued_bytes += len(chunk)
         if self.queued_bytes > QUEUE_WARN_BYTES and not self._warned:
             self._warned = True
@@ -158,25 +174,32 @@ class ChunkQueue:
         (once) or returns b"". Later calls are ignored by :meth:`get`."""
         self._queue.put_nowait(_End(error))
 
-    async def get(self) -> bytes:
-        """Queued chunks joined (>= 1 byte, up to :data:`MAX_READ_BYTES` unless one chunk is
-        larger); b"" at the end of the stream, or its error once."""
+    async def get_stamped(self) -> list[tuple[bytes, float]]:
+        """The queued chunks as received, each with its reception time; ``[]`` at the end
+        of the stream (or its error, once). Same limits as :meth:`get`."""
         if self.ended:
-            return b""
+            return []
         item = self._end or await self._queue.get()
         if isinstance(item, _End):
             self.ended = True
             self.queued_bytes = 0
             if item.error is not None:
                 raise item.error
-            return b""
-        parts, size = [item], len(item)
+            return []
+        out, size = [item], len(item[0])
         while size < MAX_READ_BYTES and not self._queue.empty():
             nxt = self._queue.get_nowait()
             if isinstance(nxt, _End):
                 self._end = nxt  # for the next call
                 break
-            parts.append(nxt)
-            size += len(nxt)
+            out.append(nxt)
+            size += len(nxt[0])
         self.queued_bytes -= size
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        self._owner.arrival_s = out[-1][1]
+        return out
+
+    async def get(self) -> bytes:
+        """Queued chunks joined (>= 1 byte, up to :data:`MAX_READ_BYTES` unless one chunk is
+        larger); b"" at the end of the stream, or its error once."""
+        parts = await self.get_stamped()
+        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)

@@ -507,17 +507,22 @@ class BleTransport(Transport):
         TransportError
             On the first call, if the insole cannot be connected (see :meth:`connect`).
         """
+        parts = await self.read_stamped()
+        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+
+    async def read_stamped(self) -> list[tuple[bytes, float]]:
+        """:meth:`read`'s chunks as received, each with its ``time.monotonic()``."""
         if self._closed or self._chunks.ended:
-            return b""
+            return []
         up = self._up
         if up is None or not up.done() or future_failed(up):
             try:
                 await self.connect()
             except TransportError:
                 if self._closed:  # aclose() ran meanwhile: that is the end of the stream
-                    return b""
+                    return []
                 raise
-        return await self._chunks.get()
+        return await self._chunks.get_stamped()
 
     async def aclose(self) -> None:
         """Stop connecting or reconnecting, and disconnect. Idempotent; never raises."""

@@ -152,7 +152,7 @@ def read_capture(
 class ReplayTransport(Transport):
     """Play a capture back: at its recorded pace (``speed=1``), N× faster, or as fast as
     possible (``speed=None``). Recorded link events are re-emitted through ``on_event``,
-    in their place between the bytes.
+    in their place between the bytes. Not ``live``: ``arrival_s`` is when read() returns.
 
     Paced, each read() returns one chunk as it was received. As fast as possible, read()
     returns everything up to the next event (at most ``max_chunk`` bytes), as a live port
@@ -181,7 +181,14 @@ class ReplayTransport(Transport):
         self._held: bytes | None = None
         self._closed = False
 
+    live = False
+
     async def read(self) -> bytes:
+        chunk = await self._read()
+        self.arrival_s = time.monotonic()
+        return chunk
+
+    async def _read(self) -> bytes:
         if self._closed:
             return b""
         if self._start is None:
@@ -229,6 +236,7 @@ class RecordingTransport(Transport):
     def __init__(self, inner: Transport, path: str | os.PathLike[str]) -> None:
         super().__init__(on_event=inner.on_event)
         self.inner = inner
+        self.live = inner.live
         self.name = inner.name
         self.capture = CaptureWriter(path, source=inner.name)
         inner.on_event = self._on_inner_event
@@ -239,10 +247,15 @@ class RecordingTransport(Transport):
             self.on_event(event)
 
     async def read(self) -> bytes:
-        chunk = await self.inner.read()
-        if chunk:
-            self.capture.write(chunk)
-        return chunk
+        parts = await self.read_stamped()
+        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+
+    async def read_stamped(self) -> list[tuple[bytes, float]]:
+        parts = await self.inner.read_stamped()
+        self.arrival_s = self.inner.arrival_s
+        for chunk, received in parts:  # stamped when the link received it, not when read
+            self.capture.write(chunk, received if received == received else None)
+        return parts
 
     async def aclose(self) -> None:
         try:

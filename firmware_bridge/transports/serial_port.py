@@ -305,12 +305,17 @@ class SerialTransport(Transport):
         TransportError
             On the first call, if the port cannot be opened (see :meth:`open`).
         """
+        parts = await self.read_stamped()
+        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+
+    async def read_stamped(self) -> list[tuple[bytes, float]]:
+        """:meth:`read`'s chunks as received, each with its ``time.monotonic()``."""
         if self._closed or self._chunks.ended:
-            return b""
+            return []
         opening = self._opening
         if opening is None or not opening.done() or future_failed(opening):
             await self.open()
-        return await self._chunks.get()
+        return await self._chunks.get_stamped()
 
     async def aclose(self) -> None:
         """Stop the reader thread and close the port. Idempotent; never raises."""
@@ -403,7 +408,7 @@ class SerialTransport(Transport):
             except (OSError, termios.error) as e:
                 return e
             if chunk:
-                self._post(self._chunks.put, chunk)
+                self._post(self._chunks.put, chunk, time.monotonic())
         return None
 
     def _reopen(self, t_down: float) -> serial.Serial | None:
