@@ -119,6 +119,11 @@ class Transport(abc.ABC):
         return chunk
 
 
+def joined(parts: list[tuple[bytes, float]]) -> bytes:
+    """The bytes of stamped chunks (:meth:`Transport.read_stamped`), in order; b"" for none."""
+    return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+
+
 def future_failed(fut: asyncio.Future[Any]) -> bool:
     """True if ``fut`` has ended with an error or was cancelled (the error then counts as
     retrieved, so asyncio does not log it as never retrieved)."""
@@ -201,5 +206,4 @@ class ChunkQueue:
     async def get(self) -> bytes:
         """Queued chunks joined (>= 1 byte, up to :data:`MAX_READ_BYTES` unless one chunk is
         larger); b"" at the end of the stream, or its error once."""
-        parts = await self.get_stamped()
-        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+        return joined(await self.get_stamped())

@@ -49,7 +49,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError,
 
 from .. import spec
 from ..errors import DeviceNotFoundError, TransportError
-from ._base import ChunkQueue, EventCallback, Transport, future_failed
+from ._base import ChunkQueue, EventCallback, Transport, future_failed, joined
 
 __all__ = [
     "ALLOW_ENV",
@@ -507,8 +507,7 @@ class BleTransport(Transport):
         TransportError
             On the first call, if the insole cannot be connected (see :meth:`connect`).
         """
-        parts = await self.read_stamped()
-        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+        return joined(await self.read_stamped())
 
     async def read_stamped(self) -> list[tuple[bytes, float]]:
         """:meth:`read`'s chunks as received, each with its ``time.monotonic()``."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from ..errors import TransportError
-from ._base import EventCallback, Transport, TransportEvent
+from ._base import EventCallback, Transport, TransportEvent, joined
 
 __all__ = ["CaptureWriter", "RecordingTransport", "ReplayTransport", "read_capture"]
 
@@ -247,8 +247,7 @@ class RecordingTransport(Transport):
             self.on_event(event)
 
     async def read(self) -> bytes:
-        parts = await self.read_stamped()
-        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+        return joined(await self.read_stamped())
 
     async def read_stamped(self) -> list[tuple[bytes, float]]:
         parts = await self.inner.read_stamped()

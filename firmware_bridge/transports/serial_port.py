@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import DeviceNotFoundError, TransportError
-from ._base import ChunkQueue, EventCallback, Transport, future_failed
+from ._base import ChunkQueue, EventCallback, Transport, future_failed, joined
 
 if TYPE_CHECKING:
     import serial
@@ -305,8 +305,7 @@ class SerialTransport(Transport):
         TransportError
             On the first call, if the port cannot be opened (see :meth:`open`).
         """
-        parts = await self.read_stamped()
-        return parts[0][0] if len(parts) == 1 else b"".join(c for c, _ in parts)
+        return joined(await self.read_stamped())
 
     async def read_stamped(self) -> list[tuple[bytes, float]]:
         """:meth:`read`'s chunks as received, each with its ``time.monotonic()``."""
