@@ -6,6 +6,7 @@
 - :mod:`edge.tflite_export`, :mod:`edge.backends`: the .tflite twin and the engines.
 - :mod:`edge.dataset`: recordings with gait-phase targets, for training and evaluation.
 - :mod:`edge.train`: training with PyTorch (the ``train`` extra), fold models, cards.
+- :mod:`edge.progress`: progress bars for training and replay.
 - :mod:`edge.events`: the causal gait-event detector.
 - :mod:`edge.metrics`, :mod:`edge.evaluate`: scoring, as the streaming loop reports.
 - :mod:`edge.clock`: device clock → host clock.

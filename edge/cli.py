@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import signal
@@ -23,14 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from firmware_bridge import spec
 from firmware_bridge.codec import DeviceInfo, SampleBlock, Status, StreamDecoder
 from firmware_bridge.errors import GaitedgeError
 from firmware_bridge.recording import Recording, bundled_recording, find_ipol_dir, load_ipol
 from firmware_bridge.simulator import Faults, InsoleSimulator, PtyInsole, two_shoes
 from firmware_bridge.transports import Transport, TransportEvent, open_transport
+
+from .store import OPERATOR_FIELDS
 
 if TYPE_CHECKING:
     from .runtime import TrialRecorder
@@ -166,8 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--db", type=Path, help="trial store, one per deployment "
                      "(default ./gaitedge-trials.db)")  # fmt: skip
     run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
-    for field in ("subject", "shoe", "shoe_model", "shoe_size", "condition", "surface",
-                  "operator", "notes"):  # fmt: skip
+    for field in OPERATOR_FIELDS:
         run.add_argument(f"--{field.replace('_', '-')}", help=f"trial {field}")
     run.add_argument("--max-bridge-ms", type=float, help="longer gaps reset the model (200)")
     run.add_argument("--max-wait-s", type=float, help="wait this long for a silent shoe (0.5)")
@@ -236,8 +234,7 @@ def _model_args(p: argparse.ArgumentParser, backend_default: str | None = "numpy
 #: ``gaitedge run``'s defaults, applied after the config file.
 _RUN_DEFAULTS = {
     "db": Path("gaitedge-trials.db"), "backend": "numpy", "max_bridge_ms": 200.0,
-    "max_wait_s": 0.5, **{k: "" for k in ("subject", "shoe", "shoe_model", "shoe_size",
-                                          "condition", "surface", "operator", "notes")},
+    "max_wait_s": 0.5, **dict.fromkeys(OPERATOR_FIELDS, ""),
 }  # fmt: skip
 
 
@@ -269,11 +266,10 @@ async def _run(args: argparse.Namespace) -> int:
         )
     model = load_model(args.model or default_model_dir())
     info = TrialInfo(
-        subject=args.subject, shoe=args.shoe, shoe_model=args.shoe_model,
-        shoe_size=args.shoe_size, condition=args.condition, surface=args.surface,
-        operator=args.operator, notes=args.notes, model_name=model.name,
+        **{k: getattr(args, k) for k in OPERATOR_FIELDS},
+        model_name=model.name,
         model_sha256=model.meta["weights"]["sha256"],
-    )  # fmt: skip
+    )
     tty = sys.stdout.isatty()
 
     def status(line: str) -> None:
@@ -306,13 +302,13 @@ async def _replay(args: argparse.Namespace) -> int:
     if (args.trial_id is None) == (not captures):
         raise GaitedgeError("give a stored TRIAL id, or --left/--right capture files (not both)")
     model = load_model(args.model or default_model_dir())
-    if args.trial_id is not None and not args.db.exists():
-        raise GaitedgeError(f"{args.db}: no trial store there; give --db PATH")
+    if args.trial_id is not None:
+        _existing_store(args.db)
     with TrialStore(args.db) as store:
         if args.trial_id is not None:
-            from tqdm import tqdm
+            from .progress import progress_bar
 
-            with tqdm(total=0, unit="sample", disable=args.quiet, leave=False) as bar:
+            with progress_bar(unit="sample", disable=args.quiet) as bar:
 
                 def progress(done: int, total: int) -> None:
                     bar.total = total
@@ -342,21 +338,28 @@ async def _replay(args: argparse.Namespace) -> int:
 
 def _stored_summary(store: TrialStore, trial_id: int) -> dict:
     """The summary figures of a stored trial (for a replayed one, which has no live stats)."""
+    from .events import median_stride_s
+
     shoes = {}
     events = store.events(trial_id)
     gaps = store.gaps(trial_id)
-    for side in store.trial(trial_id).get("devices", {}):
+    for side, dev in store.trial(trial_id).get("devices", {}).items():
         n = len(store.samples(trial_id, side)["counter"])
         lost = sum(g["n_lost"] for g in gaps if g["side"] == side)
         hs = sorted(e["counter_at"] for e in events if e["side"] == side and e["kind"] == "HS")
-        strides = [b - a for a, b in itertools.pairwise(hs) if b - a < 250]
         shoes[side] = {
             "lost": lost,
             "lost_pct": 100.0 * lost / (n + lost) if n + lost else 0.0,
             "resets": sum(1 for g in gaps if g["side"] == side and g["reason"] != "bridged"),
-            "stride_time_s": float(np.median(strides)) / 100.0 if strides else float("nan"),
+            "stride_time_s": median_stride_s(hs, dev["sample_rate_hz"]),
         }
     return {"shoes": shoes}
+
+
+def _existing_store(path: Path) -> None:
+    """Refuse, in one line, a --db that does not exist (opening would create an empty one)."""
+    if not path.exists():
+        raise GaitedgeError(f"{path}: no trial store there; give --db PATH")
 
 
 async def _scan(args: argparse.Namespace) -> int:
@@ -401,8 +404,7 @@ async def _export(args: argparse.Namespace) -> int:
     from .export import export_trial
     from .store import TrialStore
 
-    if not args.db.exists():
-        raise GaitedgeError(f"{args.db}: no trial store there; give --db PATH")
+    _existing_store(args.db)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     with TrialStore(args.db, read_only=True) as store:
         for path in export_trial(store, args.trial_id, args.out, formats=formats):
@@ -413,8 +415,7 @@ async def _export(args: argparse.Namespace) -> int:
 async def _trials(args: argparse.Namespace) -> int:
     from .store import TrialStore
 
-    if not args.db.exists():
-        raise GaitedgeError(f"{args.db}: no trial store there; give --db PATH")
+    _existing_store(args.db)
     with TrialStore(args.db, read_only=True) as store:
         if args.trial_id is None:
             rows = store.trials()

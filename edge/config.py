@@ -37,15 +37,14 @@ from typing import Any
 
 from firmware_bridge.errors import GaitedgeError
 
+from .store import OPERATOR_FIELDS
+
 __all__ = ["RUN_KEYS", "ConfigError", "load_run_config"]
 
 
 class ConfigError(GaitedgeError, ValueError):
     """A configuration file that cannot be used; the message names the key."""
 
-
-_TRIAL = ("subject", "shoe", "shoe_model", "shoe_size", "condition", "surface", "operator",
-          "notes")  # fmt: skip
 
 #: Dotted TOML key → (argparse destination, type, allowed values or None).
 RUN_KEYS: dict[str, tuple[str, type, tuple[str, ...] | None]] = {
@@ -55,7 +54,7 @@ RUN_KEYS: dict[str, tuple[str, type, tuple[str, ...] | None]] = {
     "duration": ("duration", float, None),
     "shoes.left": ("left", str, None),
     "shoes.right": ("right", str, None),
-    **{f"trial.{k}": (k, str, None) for k in _TRIAL},
+    **{f"trial.{k}": (k, str, None) for k in OPERATOR_FIELDS},
     "runtime.max_bridge_ms": ("max_bridge_ms", float, None),
     "runtime.max_wait_s": ("max_wait_s", float, None),
 }

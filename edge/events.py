@@ -53,7 +53,13 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GAIT_PHASE_DETECTOR", "GaitEvent", "GaitEventDetector", "events_to_arrays"]
+__all__ = [
+    "GAIT_PHASE_DETECTOR",
+    "GaitEvent",
+    "GaitEventDetector",
+    "events_to_arrays",
+    "median_stride_s",
+]
 
 _TWO_PI = 2.0 * math.pi
 
@@ -351,3 +357,17 @@ class _Edge:
             self.last = cand
             return GaitEvent(self.kind, cand, counter)
         return None
+
+
+def median_stride_s(
+    heel_strikes_at: Sequence[float], sampling_rate_hz: float, *, max_stride_s: float = 2.5
+) -> float:
+    """Median time between consecutive heel strikes of one foot [s]; NaN if none.
+
+    ``heel_strikes_at`` : counters of the heel strikes, in order. Intervals longer than
+    ``max_stride_s`` span a stop or a lost stretch and are left out.
+    """
+    hs = np.asarray(heel_strikes_at, dtype=np.float64)
+    strides = np.diff(hs) / sampling_rate_hz
+    strides = strides[strides < max_stride_s]
+    return float(np.median(strides)) if strides.size else math.nan

@@ -59,7 +59,7 @@ from firmware_bridge.transports import Transport, TransportEvent, open_transport
 from .backends import Backend
 from .clock import ClockMap
 from .evaluate import activate, make_detector
-from .events import GaitEvent, GaitEventDetector
+from .events import GaitEvent, GaitEventDetector, median_stride_s
 from .model_file import DEVICE_CHANNELS, Model, pressure_channels
 from .store import TrialInfo, TrialStore
 
@@ -78,7 +78,6 @@ class ShoeStats:
     samples: int = 0
     lost: int = 0
     resets: int = 0
-    heel_strikes: int = 0
     toe_offs: int = 0
     last_event: GaitEvent | None = None
     last_event_host_s: float = float("nan")
@@ -87,8 +86,7 @@ class ShoeStats:
     disconnects: int = 0
     first_host_s: float = float("nan")
     last_host_s: float = float("nan")
-    stride_s: list[float] = dataclasses.field(default_factory=list)
-    last_hs_counter: float | None = None
+    heel_strikes_at: list[float] = dataclasses.field(default_factory=list)  # counters
 
     @property
     def lost_pct(self) -> float:
@@ -196,7 +194,6 @@ class Stepper:
             self.lanes[side] = _Lane(side, row, det, len(model.inputs))
         self.on_outputs, self.on_event = on_outputs, on_event
         self._x = np.zeros((self.k, len(sides), len(model.inputs)), np.float32)
-        self.calls = 0
 
     def push(self, side: str, counter: np.ndarray, host: np.ndarray, imu: np.ndarray) -> None:
         """Queue samples of one shoe (``imu`` in the model's input units)."""
@@ -207,7 +204,7 @@ class Stepper:
             (np.asarray(counter, np.int64), np.asarray(host, np.float64), self.model.normalise(imu))
         )
         lane.n += len(counter)
-        lane.dirty = lane.dirty or len(counter) > 0
+        lane.dirty = True
 
     def end_segment(self, side: str) -> bool:
         """The samples queued so far end this shoe's segment; False if none came since
@@ -251,7 +248,6 @@ class Stepper:
                 x[: len(c), ln.row] = xs
                 taken[ln.side] = (c, h, ends)
         y = activate(self.engine.step_packet(x), self.units)
-        self.calls += 1
         for ln in lanes:
             got = taken.get(ln.side)
             if got is None or got[2]:  # its row ran on zeros, or its segment ended
@@ -421,13 +417,12 @@ class TrialRecorder:
             transport = shoe.transport
             while parts := await transport.read_stamped():
                 for chunk, received in parts:
-                    # its reception time on the time.time() axis
-                    lag = time.monotonic() - received if received == received else 0.0
-                    now = time.time() - lag
+                    if received != received:  # a link that does not stamp: now
+                        received = time.monotonic()
                     for item in shoe.decoder.feed(chunk):
                         if isinstance(item, SampleBlock):
                             if len(item):
-                                self._samples(shoe, item, now)
+                                self._samples(shoe, item, received)
                         elif isinstance(item, DeviceInfo):
                             self._device(shoe, item)
                         elif isinstance(item, Status):
@@ -474,8 +469,10 @@ class TrialRecorder:
             transport=shoe.url,
         )
 
-    def _samples(self, shoe: _Shoe, block: SampleBlock, now: float) -> None:
-        shoe.last_arrival = time.monotonic() - (time.time() - now)
+    def _samples(self, shoe: _Shoe, block: SampleBlock, received: float) -> None:
+        """``received``: ``time.monotonic()`` when the link got the bytes."""
+        shoe.last_arrival = received
+        now = time.time() - (time.monotonic() - received)  # the same instant, unix time
         counter = block.seq
         side, tid = shoe.side, self.trial_id
         if shoe.last_counter is not None and counter[0] <= shoe.last_counter:
@@ -555,12 +552,7 @@ class TrialRecorder:
         )
         stats = self.shoes[side].stats
         if e.kind == "HS":
-            if stats.last_hs_counter is not None:
-                stride = (e.counter_at - stats.last_hs_counter) / self.model.sample_rate_hz
-                if stride < 2.5:  # not across a stop
-                    stats.stride_s.append(stride)
-            stats.last_hs_counter = e.counter_at
-            stats.heel_strikes += 1
+            stats.heel_strikes_at.append(e.counter_at)
         else:
             stats.toe_offs += 1
         stats.last_event, stats.last_event_host_s = e, host_s
@@ -579,16 +571,15 @@ class TrialRecorder:
         out: dict[str, Any] = {"trial_id": self.trial_id, "shoes": {}}
         for side, s in self.shoes.items():
             st = s.stats
-            strides = np.array(st.stride_s)
             out["shoes"][side] = {
                 "url": s.url,
                 "samples": st.samples,
                 "lost": st.lost,
                 "lost_pct": st.lost_pct,
                 "resets": st.resets,
-                "heel_strikes": st.heel_strikes,
+                "heel_strikes": len(st.heel_strikes_at),
                 "toe_offs": st.toe_offs,
-                "stride_time_s": float(np.median(strides)) if strides.size else float("nan"),
+                "stride_time_s": median_stride_s(st.heel_strikes_at, self.model.sample_rate_hz),
                 "disconnects": st.disconnects,
             }
         return out

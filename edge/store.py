@@ -119,6 +119,7 @@ from firmware_bridge.errors import GaitedgeError
 
 __all__ = [
     "APPLICATION_ID",
+    "OPERATOR_FIELDS",
     "SCHEMA_VERSION",
     "STATUSES",
     "StoreError",
@@ -147,10 +148,11 @@ _IMU_COLUMNS = (
     "gyr_z_radps",
 )
 _STATUS_SQL = ", ".join(f"'{s}'" for s in STATUSES)
-_INFO_FIELDS = (
+#: The :class:`TrialInfo` fields an operator types (the rest name the model that ran).
+OPERATOR_FIELDS: tuple[str, ...] = (
     "subject", "shoe", "shoe_model", "shoe_size", "condition", "surface", "operator", "notes",
-    "model_name", "model_sha256",
 )  # fmt: skip
+_INFO_FIELDS = (*OPERATOR_FIELDS, "model_name", "model_sha256")
 
 # Migrations: _MIGRATIONS[i] takes a store from schema version i to i + 1, in one
 # transaction. Version 1 is the first schema. Append, never edit a released one.

@@ -381,15 +381,15 @@ IPOL_CITATION = (
 
 
 def _progress_bar(desc: str) -> tuple[Callable[[int, int, float], None], Callable[[], None]]:
-    """A tqdm bar (the ``train`` extra has tqdm) fed by :func:`train`'s progress callback."""
-    from tqdm import tqdm
+    """A progress bar fed by :func:`train`'s progress callback."""
+    from .progress import progress_bar
 
     bar = None
 
     def update(step: int, total: int, loss: float) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="step", leave=False)
+            bar = progress_bar(total=total, desc=desc, unit="step")
         bar.update(1)
         if step % 20 == 0:
             bar.set_postfix(loss=f"{loss:.4f}")
@@ -474,7 +474,7 @@ def fit(
     """
     from .dataset import split_by_subject
 
-    _check_install(progress)
+    _check_install()
     gait = _check_gait_data(trials)
     root = Path(out)
     name = name or root.name
@@ -522,16 +522,15 @@ def score_folds(out: str | os.PathLike[str], trials: Sequence[Trial]) -> dict[st
     return results
 
 
-def _check_install(progress: bool) -> None:
-    """Fail before hours of training, not after: torch, tqdm and the .tflite writer."""
+def _check_install() -> None:
+    """Fail before hours of training, not after: torch and the .tflite writer."""
     from firmware_bridge.errors import GaitedgeError
 
     missing = []
-    for module in ("torch", *(("tqdm",) if progress else ())):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(module)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        missing.append("torch")
     try:
         from .tflite_export import _schema
 
