@@ -855,19 +855,19 @@ async def _sim(args: argparse.Namespace) -> int:
         for s, p in zip(sims, ptys, strict=True):
             print(f"{s.name}: serial://{p.port}", flush=True)
 
-        async def serve(pty: PtyInsole) -> None:
-            while True:
-                await pty.run(args.speed or None)
-                if not args.loop:
-                    return
+        start = time.monotonic()  # both shoes walk in step
 
-        tasks = [asyncio.create_task(serve(p)) for p in ptys]
+        async def serve(pty: PtyInsole) -> None:
+            await pty.run(args.speed or None, start)
+            while args.loop:
+                await pty.run(args.speed or None)
+
+        served = asyncio.gather(*(serve(p) for p in ptys))
         waiter = asyncio.create_task(stop.wait())
-        await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
-        if not stop.is_set():
-            await asyncio.wait([*tasks, waiter], return_when=asyncio.ALL_COMPLETED)
-        for t in [*tasks, waiter]:
+        await asyncio.wait([served, waiter], return_when=asyncio.FIRST_COMPLETED)
+        for t in (served, waiter):  # every walk served (without --loop), or Ctrl-C
             t.cancel()
+        await asyncio.gather(served, waiter, return_exceptions=True)
     return 0
 
 

@@ -3,7 +3,9 @@
 One :class:`TrialRecorder` records one trial of up to two shoes (any sides; usually "L"
 and "R"), in one asyncio task per shoe plus the caller's. Per shoe::
 
-    transport.read()  (any chunk: a serial read, a BLE notification, a replay event)
+    transport.read_stamped()  (chunks as received, each with its arrival time: serial
+                               reads, BLE notifications, replay events; a live link is
+                               read every ``step_interval_s``, all that came at once)
       → StreamDecoder.feed  → DeviceInfo (checked against the model, stored),
                               Status (battery, error flags: shown live),
                               SampleBlock (NumPy, SI units)
@@ -47,7 +49,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -66,6 +68,10 @@ from .store import TrialInfo, TrialStore
 __all__ = ["ShoeStats", "Stepper", "TrialRecorder", "replay_trial", "segment_starts"]
 
 log = logging.getLogger(__name__)
+
+#: When a trial ends, how long each reader waits for bytes its link has received and
+#: not yet handed over (a live link is read in batches), s.
+_DRAIN_S: Final = 0.05
 
 
 @dataclasses.dataclass
@@ -312,10 +318,10 @@ class TrialRecorder:
     max_wait_s : float
         How long a shoe with pending samples waits for a silent other shoe.
     step_interval_s : float
-        Bytes are decoded, clock-mapped and stored as they arrive (each chunk with the time
-        its link received it); the model runs on what has arrived once per this many
-        seconds, a few packets back to back on warm caches. Results do not depend on it;
-        events show on the live status up to this much later.
+        A live link's bytes are taken in, decoded, clock-mapped (each chunk with the time
+        its link received it) and stored once per this many seconds, and the model runs
+        on what has arrived as often, a few packets back to back on warm caches. Results
+        do not depend on it; events show on the live status up to twice this later.
     on_status : callable(str), optional
         Called about once a second with a one-line live status.
     opener : callable(url, on_event=…) -> Transport
@@ -351,6 +357,7 @@ class TrialRecorder:
         self.opener = opener
         self.trial_id: int | None = None
         self.error: str | None = None
+        self._ending: asyncio.Future[None] | None = None  # done when the trial ends
 
     # ------------------------------------------------------------------ running
 
@@ -367,7 +374,9 @@ class TrialRecorder:
         status = "complete"
         started = time.monotonic()
         next_status = started + 1.0
+        self._ending = asyncio.get_running_loop().create_future()
         readers = [asyncio.create_task(self._read(shoe)) for shoe in self.shoes.values()]
+        stopped = asyncio.ensure_future(stop.wait())
         try:
             while True:
                 done = all(r.done() for r in readers)
@@ -378,13 +387,15 @@ class TrialRecorder:
                 if self.error is not None:
                     status = "error"
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.step_interval_s)
+                await asyncio.wait({stopped}, timeout=self.step_interval_s)
                 self._step_ready()
                 if self.on_status is not None and time.monotonic() >= next_status:
                     next_status += 1.0
                     self.on_status(self.status_line())
         finally:
+            stopped.cancel()
+            self._ending.set_result(None)  # readers take in what their links received,
+            await asyncio.wait(readers, timeout=_DRAIN_S + 0.1)  # then end
             for r in readers:
                 r.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
@@ -413,23 +424,36 @@ class TrialRecorder:
                 self.store.append_error(self.trial_id, shoe.side, f"link gave up: {event.detail}")
 
         shoe.transport = self.opener(shoe.url, on_event=on_event)
+        ending = self._ending
+        assert ending is not None  # set by run()
         try:
             transport = shoe.transport
             while parts := await transport.read_stamped():
-                for chunk, received in parts:
-                    if received != received:  # a link that does not stamp: now
-                        received = time.monotonic()
-                    for item in shoe.decoder.feed(chunk):
-                        if isinstance(item, SampleBlock):
-                            if len(item):
-                                self._samples(shoe, item, received)
-                        elif isinstance(item, DeviceInfo):
-                            self._device(shoe, item)
-                        elif isinstance(item, Status):
-                            self._status(shoe, item)
+                self._decode(shoe, parts)
+                if transport.live:  # read a live link in batches (each chunk keeps its
+                    await asyncio.wait({ending}, timeout=self.step_interval_s)  # stamp)
+                if ending.done():  # the trial ends: take in what was received, then stop
+                    with contextlib.suppress(TimeoutError):
+                        last = await asyncio.wait_for(transport.read_stamped(), _DRAIN_S)
+                        self._decode(shoe, last)
+                    break
         finally:
             shoe.ended = True
             await shoe.transport.aclose()
+
+    def _decode(self, shoe: _Shoe, parts: list[tuple[bytes, float]]) -> None:
+        """Decode stamped chunks (:meth:`Transport.read_stamped`) and take in what they hold."""
+        for chunk, received in parts:
+            if received != received:  # a link that does not stamp: now
+                received = time.monotonic()
+            for item in shoe.decoder.feed(chunk):
+                if isinstance(item, SampleBlock):
+                    if len(item):
+                        self._samples(shoe, item, received)
+                elif isinstance(item, DeviceInfo):
+                    self._device(shoe, item)
+                elif isinstance(item, Status):
+                    self._status(shoe, item)
 
     # ------------------------------------------------------------------ decoding side
 

@@ -259,10 +259,14 @@ class InsoleSimulator:
         if held is not None:
             yield held[0], held[1]
 
-    async def stream(self, speed: float | None = 1.0) -> AsyncIterator[tuple[float, bytes]]:
+    async def stream(
+        self, speed: float | None = 1.0, start: float | None = None
+    ) -> AsyncIterator[tuple[float, bytes]]:
         """Yield (send time s, frame) paced by the wall clock: real time at ``speed=1``,
-        N× faster at ``speed=N``, no waiting at ``speed=None``."""
-        start = time.monotonic()
+        N× faster at ``speed=N``, no waiting at ``speed=None``. ``start``: the
+        ``time.monotonic()`` of send time 0 (default: now); two shoes given the same one
+        walk in step, as the recordings' synchronised sensors did."""
+        start = time.monotonic() if start is None else start
         for t_s, frame in self.frames():
             if speed is not None:
                 delay = start + t_s / speed - time.monotonic()
@@ -338,11 +342,12 @@ class PtyInsole:
             with contextlib.suppress(OSError):  # not empty: leave it
                 self.link_dir.rmdir()
 
-    async def run(self, speed: float | None = 1.0) -> None:
-        """Stream every frame into the pty (the pty stays open afterwards until exit)."""
+    async def run(self, speed: float | None = 1.0, start: float | None = None) -> None:
+        """Stream every frame into the pty (the pty stays open afterwards until exit);
+        ``speed`` and ``start`` as :meth:`InsoleSimulator.stream`."""
         loop = asyncio.get_running_loop()
         outage: tuple[float, float] | None = None
-        async for t_s, frame in self.sim.stream(speed):
+        async for t_s, frame in self.sim.stream(speed, start):
             down = self.sim.faults.down_at(t_s)
             if down is not None:
                 if outage is None:

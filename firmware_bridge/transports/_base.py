@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import collections
+import contextlib
 import dataclasses
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Final, Literal, Self
@@ -140,9 +143,12 @@ class _End:
 class ChunkQueue:
     """Chunks a link received, waiting for :meth:`Transport.read`, then how the stream ended.
 
-    The link calls :meth:`put` for every chunk and :meth:`end` when the stream is over
-    (on the event loop); ``read()`` returns :meth:`get`. Nothing is ever dropped: when more
-    than :data:`QUEUE_WARN_BYTES` wait, a warning is logged once.
+    The link calls :meth:`put` for every chunk, from any thread (a reader thread stamps
+    and queues each chunk itself), and :meth:`end` when the stream is over; ``read()``
+    returns :meth:`get`. The event loop is woken only when a reader is waiting: a consumer
+    that reads a live link in batches (sleeping between reads) costs no wake-up per chunk.
+    Nothing is ever dropped: when more than :data:`QUEUE_WARN_BYTES` wait, a warning is
+    logged once.
 
     Parameters
     ----------
@@ -152,8 +158,9 @@ class ChunkQueue:
 
     def __init__(self, owner: Transport) -> None:
         self._owner = owner
-        self._queue: asyncio.Queue[tuple[bytes, float] | _End] = asyncio.Queue()
-        self._end: _End | None = None  # taken off the queue while joining chunks
+        self._items: collections.deque[tuple[bytes, float] | _End] = collections.deque()
+        self._lock = threading.Lock()  # guards _items, _waiter and queued_bytes
+        self._waiter: asyncio.Future[None] | None = None  # set while get_stamped() waits
         self._warned = False
         #: Bytes put and not yet returned by :meth:`get`.
         self.queued_bytes = 0
@@ -162,11 +169,14 @@ class ChunkQueue:
 
     def put(self, chunk: bytes, received_s: float | None = None) -> None:
         """Queue ``chunk`` (not empty) for :meth:`get`, received at ``received_s``
-        (``time.monotonic()``; default now)."""
-        self._queue.put_nowait((chunk, time.monotonic() if received_s is None else received_s))
-        self.queued_bytes += len(chunk)
-        if self.queued_bytes > QUEUE_WARN_BYTES and not self._warned:
-            self._warned = True
+        (``time.monotonic()``; default now). Any thread."""
+        stamp = time.monotonic() if received_s is None else received_s
+        with self._lock:
+            self.queued_bytes += len(chunk)
+            warn = self.queued_bytes > QUEUE_WARN_BYTES and not self._warned
+            self._warned = self._warned or warn
+        self._append((chunk, stamp))
+        if warn:
             log.warning(
                 "%s: %.1f MiB received and not yet read: the consumer is not keeping up "
                 "(nothing is dropped; memory grows until it catches up)",
@@ -176,34 +186,75 @@ class ChunkQueue:
 
     def end(self, error: BaseException | None = None) -> None:
         """End the stream after the chunks queued so far; :meth:`get` then raises ``error``
-        (once) or returns b"". Later calls are ignored by :meth:`get`."""
-        self._queue.put_nowait(_End(error))
+        (once) or returns b"". Later calls are ignored by :meth:`get`. Any thread."""
+        self._append(_End(error))
+
+    def _append(self, item: tuple[bytes, float] | _End) -> None:
+        with self._lock:
+            self._items.append(item)
+            waiter, self._waiter = self._waiter, None
+        if waiter is None:
+            return
+        loop = waiter.get_loop()
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            _wake(waiter)
+        else:
+            with contextlib.suppress(RuntimeError):  # loop closed: nobody reads any more
+                loop.call_soon_threadsafe(_wake, waiter)
 
     async def get_stamped(self) -> list[tuple[bytes, float]]:
         """The queued chunks as received, each with its reception time; ``[]`` at the end
         of the stream (or its error, once). Same limits as :meth:`get`."""
-        if self.ended:
-            return []
-        item = self._end or await self._queue.get()
-        if isinstance(item, _End):
+        while not self.ended:
+            with self._lock:
+                if not self._items:
+                    waiter = self._waiter = asyncio.get_running_loop().create_future()
+                else:
+                    waiter = None
+                    out = self._take()
+            if waiter is None:
+                if out:
+                    self._owner.arrival_s = out[-1][1]
+                return out
+            try:
+                await waiter
+            finally:
+                with self._lock:
+                    if self._waiter is waiter:  # cancelled while waiting
+                        self._waiter = None
+        return []
+
+    def _take(self) -> list[tuple[bytes, float]]:
+        """Pop chunks (lock held) up to :data:`MAX_READ_BYTES`, or the end of the stream."""
+        items = self._items
+        if isinstance(items[0], _End):
+            end = items.popleft()
+            assert isinstance(end, _End)
             self.ended = True
             self.queued_bytes = 0
-            if item.error is not None:
-                raise item.error
+            if end.error is not None:
+                raise end.error
             return []
-        out, size = [item], len(item[0])
-        while size < MAX_READ_BYTES and not self._queue.empty():
-            nxt = self._queue.get_nowait()
-            if isinstance(nxt, _End):
-                self._end = nxt  # for the next call
-                break
-            out.append(nxt)
-            size += len(nxt[0])
+        out: list[tuple[bytes, float]] = []
+        size = 0
+        while items and size < MAX_READ_BYTES and not isinstance(items[0], _End):
+            item = items.popleft()
+            assert not isinstance(item, _End)
+            out.append(item)
+            size += len(item[0])
         self.queued_bytes -= size
-        self._owner.arrival_s = out[-1][1]
         return out
 
     async def get(self) -> bytes:
         """Queued chunks joined (>= 1 byte, up to :data:`MAX_READ_BYTES` unless one chunk is
         larger); b"" at the end of the stream, or its error once."""
         return joined(await self.get_stamped())
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

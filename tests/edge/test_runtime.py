@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -252,22 +253,39 @@ def test_sigkill_at_random_moments_loses_at_most_a_second(
 async def test_left_and_right_share_one_time_axis(
     tmp_path: Path, walk_left: Recording, walk_right: Recording
 ) -> None:
-    """Clocks 600 ppm apart, paced at 2x: the same instant on both shoes (the recordings'
-    sensors were synchronised, so equal counters are equal instants) maps to host times
-    a few ms apart, once the clock fits have a few seconds of data."""
-    store, _, tid = await _record(tmp_path, walk_left, walk_right, speed=2.0,
-                                  drift_ppm=(300.0, -300.0))  # fmt: skip
+    """Two insoles served by another process (``gaitedge sim``, as a lab's devices would
+    be: they do not share the recorder's event loop), clocks 600 ppm apart, real time:
+    every sample of both shoes lands on one time axis to within 5 ms of its true instant
+    (the loop knows only device timestamps and arrival times), from the first second."""
+    ppm, speed = (300.0, -300.0), 1.0
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edge", "sim", "--speed", str(speed),
+        "--drift-ppm", *map(str, ppm), stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert sim.stdout is not None
+    ports = [(await sim.stdout.readline()).decode().split(": ", 1)[1].strip() for _ in "LR"]
+    store = TrialStore(tmp_path / "trials.db")
+    rec = TrialRecorder(load_model(default_model_dir()), dict(zip("LR", ports, strict=True)),
+                        store, TrialInfo(subject="S01"))  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(rec.run(stop))
+    await asyncio.wait_for(sim.wait(), 60.0)  # the walk served; the ports are gone
+    stop.set()
+    tid = await task
     with store:
         left, right = store.samples(tid, "L"), store.samples(tid, "R")
+    # the truth: both walks start together (one sim process); a device whose clock runs
+    # fast by p ppm takes sample k at k / (fs (1 + p 1e-6)) (the simulator's definition;
+    # the recordings' sensors were synchronised, so counter k is one instant in the walk)
     common, il, ir = np.intersect1d(left["counter"], right["counter"], return_indices=True)
-    late = common >= common[0] + 300  # after the first 3 s of the recording
-    diff = left["t_host"][il][late] - right["t_host"][ir][late]
-    assert late.sum() > 500
-    # measured here: median ~3 ms, 95th percentile ~4-5 ms (the simulators share this
-    # process's event loop, so their sends are delayed by its work); the issue's 5 ms is
-    # asserted on the median, and the tail is kept from growing unnoticed
-    q50, q95 = np.percentile(np.abs(diff), [50, 95])
-    assert q50 < 0.005 and q95 < 0.007, (q50, q95)
+    k = common - walk_left.counter[0] + 1
+    true_l, true_r = (k / (walk_left.sample_rate_hz * (1 + p * 1e-6)) / speed for p in ppm)
+    err = (left["t_host"][il] - right["t_host"][ir]) - (true_l - true_r)
+    assert len(common) > 0.8 * len(walk_left)
+    q50, q95, worst = np.percentile(np.abs(err), [50, 95, 100])
+    print(f"L/R alignment, every sample: median {1e3 * q50:.2f} ms, "
+          f"p95 {1e3 * q95:.2f} ms, max {1e3 * worst:.2f} ms")  # fmt: skip
+    assert worst < 0.005, (q50, q95, worst)
 
 
 async def test_disk_nearly_full_stops_cleanly_and_says_so(

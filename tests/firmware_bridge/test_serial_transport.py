@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import random
-import termios
 import threading
 import time
 import tty
@@ -291,17 +290,18 @@ async def test_gives_up_after_the_budget(pty: Pty, tmp_path: Path) -> None:
         assert await t.read() == b""
 
 
-async def test_a_termios_error_while_reading_reopens_the_port(
+async def test_a_read_error_on_a_present_port_reopens_it(
     pty: Pty, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The driver fails one read (EIO) while the device stays: closed, reopened, going on."""
     fail = threading.Event()
 
     class Flaky(serial_port._serial_class()):  # type: ignore[misc]
-        def read(self, size: int = 1) -> bytes:
+        def read_available(self) -> bytes:
             if fail.is_set():
                 fail.clear()
-                raise termios.error(errno.EIO, "Input/output error")  # not an OSError
-            return super().read(size)  # type: ignore[no-any-return]
+                raise OSError(errno.EIO, "Input/output error")
+            return super().read_available()  # type: ignore[no-any-return]
 
     monkeypatch.setattr(serial_port, "_serial_class", lambda: Flaky)
     async with opened(pty.path, retry_initial_s=0.05) as (t, events):
