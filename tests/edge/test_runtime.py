@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from edge.gru import GRU
 from edge.model_file import default_model_dir, load_model
@@ -250,17 +251,23 @@ def test_sigkill_at_random_moments_loses_at_most_a_second(
                 assert len(s["counter"]) + lost >= span - 1
 
 
+@pytest.mark.parametrize(
+    "faults",
+    [[], ["--drop", "0.02", "--corrupt", "0.02", "--disconnect", "4:5", "--seed", "7"]],
+    ids=["clean", "drops-corruption-5s-unplug"],
+)
 async def test_left_and_right_share_one_time_axis(
-    tmp_path: Path, walk_left: Recording, walk_right: Recording
+    tmp_path: Path, walk_left: Recording, faults: list[str]
 ) -> None:
     """Two insoles served by another process (``gaitedge sim``, as a lab's devices would
-    be: they do not share the recorder's event loop), clocks 600 ppm apart, real time:
-    every sample of both shoes lands on one time axis to within 5 ms of its true instant
-    (the loop knows only device timestamps and arrival times), from the first second."""
+    be: they do not share the recorder's event loop), clocks 600 ppm apart, real time,
+    with and without faults: every sample of both shoes lands on one time axis to within
+    5 ms of its true instant (the loop knows only device timestamps and arrival times),
+    from the first second on and across the unplug; every counter is stored or a gap."""
     ppm, speed = (300.0, -300.0), 1.0
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "edge", "sim", "--speed", str(speed),
-        "--drift-ppm", *map(str, ppm), stdout=asyncio.subprocess.PIPE,
+        "--drift-ppm", *map(str, ppm), *faults, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert sim.stdout is not None
     ports = [(await sim.stdout.readline()).decode().split(": ", 1)[1].strip() for _ in "LR"]
@@ -274,6 +281,12 @@ async def test_left_and_right_share_one_time_axis(
     tid = await task
     with store:
         left, right = store.samples(tid, "L"), store.samples(tid, "R")
+        for side, s in (("L", left), ("R", right)):
+            lost = sum(g["n_lost"] for g in store.gaps(tid) if g["side"] == side)
+            assert len(s["counter"]) + lost == s["counter"][-1] - s["counter"][0] + 1
+            assert lost == rec.shoes[side].decoder.stats.lost_samples
+            # the unplug, and the ports closing at the end of the walk
+            assert rec.shoes[side].stats.disconnects == (2 if faults else 1)
     # the truth: both walks start together (one sim process); a device whose clock runs
     # fast by p ppm takes sample k at k / (fs (1 + p 1e-6)) (the simulator's definition;
     # the recordings' sensors were synchronised, so counter k is one instant in the walk)
@@ -281,10 +294,14 @@ async def test_left_and_right_share_one_time_axis(
     k = common - walk_left.counter[0] + 1
     true_l, true_r = (k / (walk_left.sample_rate_hz * (1 + p * 1e-6)) / speed for p in ppm)
     err = (left["t_host"][il] - right["t_host"][ir]) - (true_l - true_r)
-    assert len(common) > 0.8 * len(walk_left)
-    q50, q95, worst = np.percentile(np.abs(err), [50, 95, 100])
-    print(f"L/R alignment, every sample: median {1e3 * q50:.2f} ms, "
-          f"p95 {1e3 * q95:.2f} ms, max {1e3 * worst:.2f} ms")  # fmt: skip
+    assert len(common) > (0.5 if faults else 0.8) * len(walk_left)
+    # the first packets, read as a backlog when the ports open, are mapped as late as they
+    # came (nothing to compare them with yet): judged from the first second on
+    first = k <= walk_left.sample_rate_hz
+    q50, q95, worst = np.percentile(np.abs(err[~first]), [50, 95, 100])
+    print(f"L/R alignment after the first second: median {1e3 * q50:.2f} ms, "
+          f"p95 {1e3 * q95:.2f} ms, max {1e3 * worst:.2f} ms; "
+          f"first second max {1e3 * np.abs(err[first]).max():.2f} ms")  # fmt: skip
     assert worst < 0.005, (q50, q95, worst)
 
 
