@@ -547,13 +547,18 @@ class TrialRecorder:
     # ------------------------------------------------------------------ model side
 
     def _step_ready(self) -> None:
-        """Step what every shoe has; a shoe silent for ``max_wait_s`` does not hold back."""
-        now = time.monotonic()
+        """Step what every shoe has; a shoe silent for ``max_wait_s`` does not hold back.
+
+        Silent means: the other shoe's link has received bytes that long after this one's
+        last (arrival stamps, not the clock on the wall: a loop that has fallen behind,
+        as on an overloaded host, does not take a shoe whose bytes it has not read yet for
+        a silent one)."""
+        latest = max(shoe.last_arrival for shoe in self.shoes.values())
         silent = set()
         for side, shoe in self.shoes.items():
             if self.stepper.lanes[side].has_packet(self.stepper.k):
                 continue
-            if shoe.ended or now - shoe.last_arrival >= self.max_wait_s:
+            if shoe.ended or latest - shoe.last_arrival >= self.max_wait_s:
                 silent.add(side)
         if len(silent) == len(self.shoes):
             return
@@ -564,7 +569,7 @@ class TrialRecorder:
                 self.store.append_gap(self.trial_id, side, nxt, 0, "stalled")
                 shoe.stats.resets += 1
                 log.warning("%s: silent for %.1f s; the other shoe goes on, %s starts afresh",
-                            side, now - shoe.last_arrival, side)  # fmt: skip
+                            side, latest - shoe.last_arrival, side)  # fmt: skip
         self.stepper.step(skip=silent)
 
     def _outputs(self, side: str, counter: np.ndarray, host: np.ndarray, y: np.ndarray) -> None:

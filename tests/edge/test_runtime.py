@@ -252,18 +252,22 @@ def test_sigkill_at_random_moments_loses_at_most_a_second(
 
 
 @pytest.mark.parametrize(
-    "faults",
-    [[], ["--drop", "0.02", "--corrupt", "0.02", "--disconnect", "4:5", "--seed", "7"]],
-    ids=["clean", "drops-corruption-5s-unplug"],
-)
+    ("faults", "busy_s"),
+    [([], 0.0),
+     (["--drop", "0.02", "--corrupt", "0.02", "--disconnect", "4:5", "--seed", "7"], 0.0),
+     ([], 1.5)],
+    ids=["clean", "drops-corruption-5s-unplug", "loop-blocked-1.5s"],
+)  # fmt: skip
 async def test_left_and_right_share_one_time_axis(
-    tmp_path: Path, walk_left: Recording, faults: list[str]
+    tmp_path: Path, walk_left: Recording, faults: list[str], busy_s: float
 ) -> None:
     """Two insoles served by another process (``gaitedge sim``, as a lab's devices would
     be: they do not share the recorder's event loop), clocks 600 ppm apart, real time,
-    with and without faults: every sample of both shoes lands on one time axis to within
-    5 ms of its true instant (the loop knows only device timestamps and arrival times),
-    from the first second on and across the unplug; every counter is stored or a gap."""
+    with and without faults, and with the recorder's loop blocked (an overloaded host):
+    every sample of both shoes lands on one time axis to within 5 ms of its true instant
+    (the loop knows only device timestamps and arrival times), from the first second on
+    and across the unplug; every counter is stored or a gap; a loop that falls behind
+    takes no shoe for a silent one."""
     ppm, speed = (300.0, -300.0), 1.0
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "edge", "sim", "--speed", str(speed),
@@ -276,6 +280,8 @@ async def test_left_and_right_share_one_time_axis(
                         store, TrialInfo(subject="S01"))  # fmt: skip
     stop = asyncio.Event()
     task = asyncio.create_task(rec.run(stop))
+    if busy_s:
+        asyncio.get_running_loop().call_later(4.0, time.sleep, busy_s)
     await asyncio.wait_for(sim.wait(), 60.0)  # the walk served; the ports are gone
     stop.set()
     tid = await task
@@ -287,6 +293,7 @@ async def test_left_and_right_share_one_time_axis(
             assert lost == rec.shoes[side].decoder.stats.lost_samples
             # the unplug, and the ports closing at the end of the walk
             assert rec.shoes[side].stats.disconnects == (2 if faults else 1)
+            assert not [g for g in store.gaps(tid) if g["reason"] == "stalled"]
     # the truth: both walks start together (one sim process); a device whose clock runs
     # fast by p ppm takes sample k at k / (fs (1 + p 1e-6)) (the simulator's definition;
     # the recordings' sensors were synchronised, so counter k is one instant in the walk)
@@ -333,6 +340,37 @@ async def test_disk_nearly_full_stops_cleanly_and_says_so(
     con = sqlite3.connect(tmp_path / "full.db")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+def test_a_loop_that_fell_behind_takes_no_shoe_for_silent(tmp_path: Path) -> None:
+    """Seconds after both shoes' last bytes were received (the loop is behind, as on an
+    overloaded Pi): the left shoe has a packet waiting, the right one's bytes are not yet
+    read. Silence is judged between the links' arrival stamps, not against the wall clock:
+    nothing is reset. A right shoe whose link received nothing for 0.5 s while the left
+    one's did is silent: the left goes on, the right is recorded as stalled."""
+    model = load_model(default_model_dir())
+    with TrialStore(tmp_path / "behind.db") as store:
+        rec = TrialRecorder(model, {"L": "replay:///none", "R": "replay:///none"}, store,
+                            TrialInfo())  # fmt: skip
+        rec.trial_id = store.start_trial(TrialInfo())
+        store.set_outputs(rec.trial_id, [c.name for c in model.outputs])
+        k = rec.stepper.k
+        for side, n in (("L", 2 * k), ("R", k)):  # both shoes walked; then the right's
+            imu = np.zeros((n, 6), np.float32)  # next packet has not been read yet
+            rec.stepper.push(side, np.arange(n), np.arange(n) / 100.0, imu)
+        assert rec.stepper.step() == 1
+        long_ago = time.monotonic() - 5.0
+        rec.shoes["L"].last_arrival, rec.shoes["R"].last_arrival = long_ago, long_ago - 0.05
+        rec._step_ready()
+        assert rec.shoes["R"].stats.resets == 0
+        assert rec.stepper.lanes["L"].has_packet(k)  # held for the right shoe's packet
+        rec.shoes["R"].last_arrival = long_ago - 0.6
+        rec._step_ready()
+        assert rec.shoes["R"].stats.resets == 1
+        assert not rec.stepper.lanes["L"].has_packet(k)  # stepped alone
+        store.flush()
+        assert [g["reason"] for g in store.gaps(rec.trial_id)] == ["stalled"]
+        store.finish_trial(rec.trial_id)
 
 
 def test_device_flags_are_stored_and_shown(tmp_path: Path) -> None:
