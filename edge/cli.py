@@ -392,7 +392,8 @@ async def _scan(args: argparse.Namespace) -> int:
         try:
             found = await scan_insoles(args.ble_seconds)
         except (TransportError, OSError) as e:
-            print(f"ble: cannot scan: {e} (is Bluetooth on, BlueZ running, the user allowed?)")
+            hint = "" if "BlueZ" in str(e) else " (Bluetooth on? BlueZ running? user allowed?)"
+            print(f"ble: cannot scan: {e}{hint}")
         else:
             print(f"ble: {len(found)} insole(s) in {args.ble_seconds:g} s")
             for a in found:

@@ -285,8 +285,14 @@ async def scan_insoles(
             return True
         return uuid is not None and uuid in (u.lower() for u in adv.service_uuids)
 
-    async with adapter_lock():
-        found = await _scan_locked(timeout_s, accept, backend=backend)
+    try:
+        async with adapter_lock():
+            found = await _scan_locked(timeout_s, accept, backend=backend)
+    except (FileNotFoundError, ConnectionRefusedError) as e:  # dbus-fast: no system bus
+        raise TransportError(
+            f"BlueZ cannot be reached over the D-Bus system bus ({e}); start it "
+            "(`sudo systemctl start bluetooth`), or in a container mount /run/dbus"
+        ) from e
     adverts = [
         InsoleAdvert(
             address=address,

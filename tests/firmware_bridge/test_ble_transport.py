@@ -591,3 +591,17 @@ async def test_protocol_frames_spanning_notifications_decode_equal(
 def test_virtual_peripheral_checks_its_mtu() -> None:
     with pytest.raises(ValueError, match="ATT minimum is 23"):
         VirtualPeripheral(ADDR_L, NAME_L, paced_source([]), mtu=20)
+
+
+async def test_no_system_bus_is_one_line_that_says_what_to_start(
+    radio: SimRadio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bleak on a host without BlueZ's D-Bus socket fails with a bare ENOENT."""
+
+    async def no_bus(self: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(radio.scanner_backend, "start", no_bus)
+    with pytest.raises(TransportError, match=r"D-Bus system bus.*systemctl start bluetooth"):
+        await scan_insoles(0.1, backend=radio.backend)
+    assert not adapter_lock().locked()
