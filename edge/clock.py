@@ -8,10 +8,12 @@ line ``t_host = offset + (1 + drift) · t_device`` fitted to the **lower envelop
 (device time, arrival time − device time) points.
 
 How: arrivals are grouped into buckets of ``bucket_s`` device seconds; each bucket keeps
-its smallest ``t_host − t_device`` (the least-delayed packet). The line's slope is the
-median of the slopes between pairs of bucket minima of the last ``window_s`` seconds
-(Theil–Sen: robust to buckets that saw only late arrivals), and it passes under them all,
-through the lowest (fewer than three buckets: offset only, drift 0). With two shoes whose
+its smallest ``t_host − t_device`` (the least-delayed packet). Buckets later than any
+believable drift allows (:data:`_MAX_DRIFT`, :data:`_LATE_S`: they held only a backlog,
+read when a port opened or after a reconnect) are left out; the line's slope is the
+median of the slopes between pairs of the other bucket minima of the last ``window_s``
+seconds (Theil–Sen: robust to a bucket that was late by less), and it passes under them
+all, through the lowest (fewer than three buckets: offset only, drift 0). With two shoes whose
 links have the same smallest delay (the same kind of link), both map onto one host axis
 to within that delay's jitter floor, far below 5 ms; what remains is the constant part of
 the delay, the same for both shoes. The first packets of a trial, with nothing to compare
@@ -25,11 +27,20 @@ the caller feeds; device: µs / 1e6).
 from __future__ import annotations
 
 import collections
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = ["ClockMap"]
+
+#: Largest device clock error believed, host s per device s (crystals are specified to
+#: ±20–100 ppm; 1000 ppm leaves room for a cheap one, and for temperature).
+_MAX_DRIFT: Final = 1e-3
+#: A bucket whose best arrival is this much later than the best bucket plus the largest
+#: drift allows held only late arrivals, s (a wired link's floor jitter is < 1 ms, BLE's
+#: a few ms).
+_LATE_S: Final = 0.010
 
 
 class ClockMap:
@@ -81,16 +92,19 @@ class ClockMap:
             self._fit()
 
     def _fit(self) -> None:
-        pts = np.array(list(self._buckets.values()), dtype=np.float64)
-        if len(pts) < 3:  # too short to see drift: offset from the best point
-            self.offset_s = float(pts[:, 1].min())
+        x, d = np.array(list(self._buckets.values()), dtype=np.float64).T
+        # A bucket whose best arrival is later than any drift can explain saw only late
+        # arrivals (a backlog read when a port opens or after a reconnect): left out.
+        best = int(np.argmin(d))
+        ok = d <= d[best] + _MAX_DRIFT * np.abs(x - x[best]) + _LATE_S
+        x, d = x[ok], d[ok]
+        if len(x) < 3:  # too short to see drift: offset from the best point
+            self.offset_s = float(d.min())
             self.drift = 0.0
             return
-        x, d = pts[:, 0], pts[:, 1]
-        # Theil–Sen: the median of the slopes between all pairs of bucket minima. A bucket
-        # whose every arrival was late (the backlog read after a reconnect) does not tilt
-        # it, as it tilted a least-squares line: measured on a 5 s unplug, the first
-        # samples after it were mapped 16–21 ms late by least squares, 1–2 ms by this.
+        # Theil–Sen: the median of the slopes between all pairs of bucket minima, robust
+        # to a bucket that was late by less than that (measured on a 5 s unplug: the first
+        # samples after it were mapped 16–21 ms late by a least-squares line, 1–2 ms now)
         i, j = np.triu_indices(len(x), 1)
         slope = float(np.median((d[j] - d[i]) / (x[j] - x[i])))
         # the line under the points (lower envelope): through the lowest one

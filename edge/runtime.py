@@ -396,8 +396,9 @@ class TrialRecorder:
             stopped.cancel()
             self._ending.set_result(None)  # readers take in what their links received,
             await asyncio.wait(readers, timeout=_DRAIN_S + 0.1)  # then end
-            for r in readers:
-                r.cancel()
+            for shoe, r in zip(self.shoes.values(), readers, strict=True):
+                if not shoe.ended:  # still waiting for bytes; the others are closing their
+                    r.cancel()  # links (a BLE disconnect takes a while): let them finish
             await asyncio.gather(*readers, return_exceptions=True)
             for r in readers:
                 if not r.cancelled() and r.exception() is not None and self.error is None:
@@ -434,8 +435,8 @@ class TrialRecorder:
                     await asyncio.wait({ending}, timeout=self.step_interval_s)  # stamp)
                 if ending.done():  # the trial ends: take in what was received, then stop
                     with contextlib.suppress(TimeoutError):
-                        last = await asyncio.wait_for(transport.read_stamped(), _DRAIN_S)
-                        self._decode(shoe, last)
+                        while last := await asyncio.wait_for(transport.read_stamped(), _DRAIN_S):
+                            self._decode(shoe, last)
                     break
         finally:
             shoe.ended = True

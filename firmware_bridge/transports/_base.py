@@ -208,10 +208,16 @@ class ChunkQueue:
 
     async def get_stamped(self) -> list[tuple[bytes, float]]:
         """The queued chunks as received, each with its reception time; ``[]`` at the end
-        of the stream (or its error, once). Same limits as :meth:`get`."""
+        of the stream (or its error, once). Same limits as :meth:`get`. One reader at a
+        time (a second one waiting at once is a RuntimeError)."""
         while not self.ended:
             with self._lock:
                 if not self._items:
+                    if self._waiter is not None:
+                        raise RuntimeError(
+                            f"{self._owner.name}: read while another read waits; one reader "
+                            "per transport"
+                        )
                     waiter = self._waiter = asyncio.get_running_loop().create_future()
                 else:
                     waiter = None

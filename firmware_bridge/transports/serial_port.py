@@ -3,11 +3,15 @@
 A dedicated reader thread owns the port: it waits for bytes (``select``) with a
 short timeout (no busy-waiting: an idle port costs a few wake-ups a second), stamps each
 chunk with its reception time and queues it (:class:`ChunkQueue`), waking the event loop
-only when a reader waits; events and the end of the stream reach the loop with
-``loop.call_soon_threadsafe``, after the chunks before them. On an unplug it closes the port
-at once (so the kernel does not renumber ttyACM0 to ttyACM1 on replug), reports
-"disconnected" and reopens with exponential backoff within a wall-clock budget; the same
-:class:`SerialTransport` object keeps delivering bytes after "reconnected".
+only when a reader waits. Link events ("disconnected", "reconnected") and the end of the
+stream reach the loop with ``loop.call_soon_threadsafe``: the end comes after every
+chunk; an event's callback runs after the chunks before it were queued, though a reader
+may take bytes received after a "reconnected" before that callback has run.
+
+On an unplug it closes the port at once (so the kernel does not renumber ttyACM0 to
+ttyACM1 on replug), reports "disconnected" and reopens with exponential backoff within a
+wall-clock budget; the same :class:`SerialTransport` object keeps delivering bytes after
+"reconnected".
 
 The port is named by a path (``/dev/ttyACM0``), a stable udev link
 (``/dev/serial/by-id/usb-...``, resolved again at every reopen) or by USB ids
@@ -398,7 +402,8 @@ class SerialTransport(Transport):
 
     def _pump(self, ser: serial.Serial) -> OSError | None:
         """Move bytes to the loop until stopped (None) or the port fails (its error)."""
-        while not self._stop.is_set():
+        assert self._loop is not None
+        while not self._stop.is_set() and not self._loop.is_closed():  # closed: nobody reads
             try:
                 chunk = ser.read_available()
             except OSError as e:  # SerialException is one (EIO or no data after an unplug)

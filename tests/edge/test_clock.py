@@ -71,3 +71,21 @@ def test_a_late_backlog_after_an_outage_does_not_tilt_the_map() -> None:
     err_ms = 1e3 * (np.array(err) - 0.003)
     after_first_second = true[keep] >= 10.0 + 1.0
     assert np.abs(err_ms[after_first_second]).max() < 2.0, np.abs(err_ms).max()
+
+
+@pytest.mark.parametrize("backlog_s", [0.5, 1.2, 2.4])
+def test_a_backlog_when_the_port_opens_is_left_out_of_the_fit(backlog_s: float) -> None:
+    """The port opens ``backlog_s`` after the device started: everything sent before
+    arrives at once. Only those samples are mapped late (nothing better is known when
+    they arrive); from the first second after the open on, every sample is on time."""
+    t = np.arange(0.0, 20.0, 0.04)  # device = true time, packets of 4 at 100 Hz
+    arrival = t + 0.003 + np.random.default_rng(4).uniform(0.0, 0.001, len(t))
+    early = t < backlog_s
+    arrival[early] = backlog_s + 0.003 + 1e-5 * np.arange(early.sum())
+    m = ClockMap()
+    err = []
+    for td, a in zip(t, arrival, strict=True):
+        m.observe(round(td * 1e6), float(a))
+        err.append(float(m.host_time([round(td * 1e6)])[0]) - td - 0.003)
+    later = t >= backlog_s + 1.0
+    assert np.abs(np.array(err)[later]).max() < 0.002

@@ -373,6 +373,49 @@ def test_a_loop_that_fell_behind_takes_no_shoe_for_silent(tmp_path: Path) -> Non
         store.finish_trial(rec.trial_id)
 
 
+async def test_links_close_fully_when_a_trial_ends(tmp_path: Path) -> None:
+    """A link whose close takes a while (a BLE disconnect: up to seconds) is closed to the
+    end, not cancelled halfway: a BLE insole left connected stops advertising."""
+    import threading
+
+    from firmware_bridge.transports._base import ChunkQueue, Transport
+
+    class SlowToClose(Transport):
+        def __init__(self, url: str, on_event: object = None) -> None:
+            super().__init__()
+            self.name, self.chunks, self.closed = url, ChunkQueue(self), False
+            self.stop = threading.Event()
+            threading.Thread(target=self._feed, daemon=True).start()
+
+        def _feed(self) -> None:  # a live link's thread: bytes every 10 ms
+            while not self.stop.wait(0.01):
+                self.chunks.put(b"\x00" * 30)
+
+        async def read(self) -> bytes:
+            return await self.chunks.get()
+
+        async def read_stamped(self) -> list[tuple[bytes, float]]:
+            return await self.chunks.get_stamped()
+
+        async def aclose(self) -> None:
+            self.stop.set()
+            await asyncio.sleep(0.3)
+            self.closed = True
+            self.chunks.end()
+
+    links: list[SlowToClose] = []
+
+    def opener(url: str, on_event: object = None) -> SlowToClose:
+        links.append(SlowToClose(url, on_event))
+        return links[-1]
+
+    with TrialStore(tmp_path / "close.db") as store:
+        rec = TrialRecorder(load_model(default_model_dir()), {"L": "slow://l", "R": "slow://r"},
+                            store, TrialInfo(), opener=opener)  # fmt: skip
+        await rec.run(duration_s=0.3)
+    assert [link.closed for link in links] == [True, True]
+
+
 def test_device_flags_are_stored_and_shown(tmp_path: Path) -> None:
     from firmware_bridge import spec
     from firmware_bridge.codec import Status

@@ -100,3 +100,13 @@ async def test_reads_are_capped_and_a_backlog_warns_once(
     while q.queued_bytes:
         sizes.append(len(await q.get()))
     assert sum(sizes) == 40 * 4096 and max(sizes) <= _base.MAX_READ_BYTES
+
+
+async def test_one_reader_at_a_time() -> None:
+    q = _queue()
+    first = asyncio.create_task(q.get())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="one reader"):
+        await q.get()
+    q.put(b"x")
+    assert await asyncio.wait_for(first, 1.0) == b"x"
