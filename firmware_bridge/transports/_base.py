@@ -171,12 +171,7 @@ class ChunkQueue:
         """Queue ``chunk`` (not empty) for :meth:`get`, received at ``received_s``
         (``time.monotonic()``; default now). Any thread."""
         stamp = time.monotonic() if received_s is None else received_s
-        with self._lock:
-            self.queued_bytes += len(chunk)
-            warn = self.queued_bytes > QUEUE_WARN_BYTES and not self._warned
-            self._warned = self._warned or warn
-        self._append((chunk, stamp))
-        if warn:
+        if self._append((chunk, stamp), len(chunk)):
             log.warning(
                 "%s: %.1f MiB received and not yet read: the consumer is not keeping up "
                 "(nothing is dropped; memory grows until it catches up)",
@@ -187,14 +182,19 @@ class ChunkQueue:
     def end(self, error: BaseException | None = None) -> None:
         """End the stream after the chunks queued so far; :meth:`get` then raises ``error``
         (once) or returns b"". Later calls are ignored by :meth:`get`. Any thread."""
-        self._append(_End(error))
+        self._append(_End(error), 0)
 
-    def _append(self, item: tuple[bytes, float] | _End) -> None:
+    def _append(self, item: tuple[bytes, float] | _End, size: int) -> bool:
+        """Queue ``item`` (``size`` bytes) and wake a waiting reader, under one lock;
+        True the first time the bytes waiting pass :data:`QUEUE_WARN_BYTES`."""
         with self._lock:
             self._items.append(item)
+            self.queued_bytes += size
+            warn = not self._warned and self.queued_bytes > QUEUE_WARN_BYTES
+            self._warned |= warn
             waiter, self._waiter = self._waiter, None
         if waiter is None:
-            return
+            return warn
         loop = waiter.get_loop()
         try:
             on_loop = asyncio.get_running_loop() is loop
@@ -205,6 +205,7 @@ class ChunkQueue:
         else:
             with contextlib.suppress(RuntimeError):  # loop closed: nobody reads any more
                 loop.call_soon_threadsafe(_wake, waiter)
+        return warn
 
     async def get_stamped(self) -> list[tuple[bytes, float]]:
         """The queued chunks as received, each with its reception time; ``[]`` at the end
