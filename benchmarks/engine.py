@@ -103,7 +103,36 @@ def _engines(w: GRUWeights, n: int, k: int) -> dict[str, Callable[[np.ndarray], 
             tiny.step(x1)
 
     out["floor (numpy calls)"] = floor
+    if n > 3:  # the BLAS calls of one NumPy step at this size, nothing else (module docstring)
+        out["numpy: product alone"] = _products_alone(w, n)
     return out
+
+
+def _products_alone(w: GRUWeights, n: int) -> Callable[[np.ndarray], object]:
+    """The two products a NumPy step makes for n > 3 streams (r, z, n_h over [x; 1; h] and
+    n_x over [x; 1]), same shapes and memory orders, without the gates: a lower bound on
+    any step built on them."""
+    h, n_in = w.hidden, w.n_inputs
+    rng = np.random.default_rng(0)
+    main = np.asfortranarray(rng.standard_normal((3 * h, n_in + 1 + h), dtype=np.float32))
+    proj = np.asfortranarray(rng.standard_normal((h, n_in + 1), dtype=np.float32))
+    slot = rng.standard_normal((n_in + 1 + h, n), dtype=np.float32)
+    g, nx = np.empty((3 * h, n), np.float32), np.empty((h, n), np.float32)
+
+    def products(x: np.ndarray) -> None:
+        for _ in range(len(x)):
+            np.dot(main, slot, g)
+            np.dot(proj, slot[: n_in + 1], nx)
+
+    return products
+
+
+def _peak_gflops() -> float:
+    """This core's float32 matrix-product rate [GFLOP/s]: the best of 5 OpenBLAS sgemm of
+    2048 x 2048 (one thread, as set above), the most any float32 engine here gets."""
+    a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+    c = np.empty_like(a)
+    return 2 * 2048**3 / min(_timed(lambda: np.dot(a, a, c)) for _ in range(5)) / 1e9
 
 
 def _one_sample(g: GRU) -> Callable[[np.ndarray], object]:
@@ -155,7 +184,7 @@ def main() -> None:
 
 def _order(name: str) -> int:
     keys = ["numpy f32", "numpy int8", "litert step, xnnpack", "litert packet, xnnpack",
-            "litert step, no", "litert packet, no", "torch", "floor"]  # fmt: skip
+            "litert step, no", "litert packet, no", "torch", "floor", "numpy: product"]  # fmt: skip
     return next(i for i, k in enumerate(keys) if name.startswith(k))
 
 
@@ -184,11 +213,25 @@ def _goals(r: dict[tuple[int, str, str], float]) -> None:
     print("goals at hidden 64 (ratio >= 1.00 means met):")
     for text, ratio in checks:
         print(f"  {'met ' if ratio >= 1 else 'MISS'} {ratio:5.2f}  {text}")
+    budget, alone = g[many, "litert step, xnnpack"] / 1.1, g[many, "numpy: product alone"]
+    rate = _PRODUCT_FLOP / alone / 1e3
+    print(f"  64 streams: the goal leaves NumPy {budget:.3f} µs a stream-sample; its two products "
+          f"alone take {alone:.3f} ({rate:.0f} GFLOP/s), before any gate")  # fmt: skip
     print()
 
 
+#: FLOPs of a NumPy step's products per stream-sample at hidden 64, 6 inputs (see
+#: _products_alone): 2·3H·(in + 1 + H) + 2·H·(in + 1).
+_PRODUCT_FLOP = 2 * 192 * 71 + 2 * 64 * 7
+
+
 def _run_speed() -> None:
-    """GRU.run over a recording: x real time for 1 stream and for 64 trials batched."""
+    """GRU.run over a recording: x real time for 1 stream and for 64 trials batched; and
+    what 64 trials at the goal would ask of this core's float32 products."""
+    peak = _peak_gflops()
+    need = _PRODUCT_FLOP * 100 * 100_000 / 1e9
+    print(f"this core's float32 peak (OpenBLAS sgemm 2048², one thread): {peak:.0f} GFLOP/s; "
+          f"run x 64 at 100,000x needs {need:.0f} GFLOP/s for its products alone")  # fmt: skip
     w = GRUWeights.random(6, 64, 3, seed=64)
     g = GRU(w)
     for n, goal in ((1, 3_000), (64, 100_000)):

@@ -58,9 +58,11 @@ nine ufunc calls (1.6 at ~0.18 each) plus the loop (0.3), ~3.8 µs, so four step
 exceed the 1.15x goal (1.15 x 1.59 x 8 = 14.6 µs a packet) before the packet's own calls
 (x copy 0.4, n_x 1.5, outputs 1.1). At 64 streams a step is the product (8.3 with two BLAS
 threads, 14.4 with one), gates (5.0), n_x (1.1) and the head (1.1), 15.5 µs vs the 14.0
-(0.241 / 1.1 x 64) goal. ``run`` at 64 trials and 100,000x leaves 6.4 µs a step, less than
-the recurrent product alone (8.3 with two threads; 14.4 with one, ~61 GMAC/s, about one
-core's float32 FMA peak): ~77,000x is the ceiling before any gate arithmetic.
+(0.241 / 1.1 x 64) goal; met in some runs, missed in others. ``run`` at 64 trials and
+100,000x is 10⁷ stream-samples a second: at 28,160 FLOP of products per stream-sample
+(hidden 64) that is 282 GFLOP/s, past this core's float32 peak (105-150 GFLOP/s for an
+sgemm of 2048², printed by ``benchmarks/engine.py``), so no float32 engine on one thread
+reaches it here, before any gate arithmetic.
 """
 
 from __future__ import annotations
