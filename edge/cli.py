@@ -480,11 +480,14 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
 
     ev = sub.add_parser(
         "evaluate",
-        help="score models on a data folder: gait phase and the streaming event detector",
+        help="score models on a data folder: gait phase and the streaming event detector, "
+        "or a lab's own targets",
         description="Run MODEL (or several fold models) over every trial in DATA_DIR as the "
         "streaming loop would (fresh state per trial, the causal event detector fed sample by "
         "sample) and print per-subject and pooled metrics for the int8 and float weights and "
-        "the .tflite twin. Subjects the model never saw work like any other.",
+        "the .tflite twin. Subjects the model never saw work like any other. A model with "
+        "other outputs than gait phase (e.g. knee_angle_deg) is scored by each output's RMSE "
+        "and mean absolute error against the data's column of that name.",
     )
     ev.add_argument("paths", nargs="+", type=Path, metavar="MODEL ... DATA_DIR",
                     help="one or more model directories, then the data folder")  # fmt: skip

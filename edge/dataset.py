@@ -20,8 +20,12 @@ column                      meaning
 ``acc_z_mps2``
 ``gyr_x_radps`` …           sensor-frame angular rate [rad/s]
 ``gyr_z_radps``
-``mask_<name>``             a boolean mask (0/1), e.g. ``mask_scored``: samples where
-                            ``<name>`` applies (used to choose what is trained/scored)
+``mask_<name>``             a boolean mask (0/1): ``mask_scored``, the samples
+                            ``gaitedge evaluate`` scores (default: every sample whose
+                            target is defined); gait-phase data also needs
+                            ``mask_steady`` and may give ``mask_in_trial`` (the walk,
+                            for the phase rules of training). Training learns from every
+                            sample whose target is not NaN: put NaN where it must not
 anything else               a target column (float; NaN where undefined), e.g.
                             ``phase_cos``, ``stance``, ``knee_angle_deg``: put the unit
                             in the name

@@ -11,6 +11,10 @@ them packet by packet as the live loop does to float32 rounding (~1e-6; tested),
 output sitting exactly on a detector threshold is the only way the two could differ. The
 detector is built from the model's ``detector`` block (model.json), as the live loop does.
 
+A model whose outputs are not the gait-phase set (a lab's own targets, e.g.
+``knee_angle_deg``) is scored output by output against the trial's column of the same
+name: RMSE and mean absolute error in its unit (:func:`edge.metrics.score_targets`).
+
 A model trained by ``gaitedge train --folds N`` records the subjects it held out
 (``training.validation_subjects`` in model.json); :func:`evaluate` with ``held_out=True``
 scores each model on those subjects only, so several fold models together give the
@@ -28,7 +32,15 @@ import numpy.typing as npt
 from .dataset import Trial
 from .events import GaitEventDetector
 from .gru import GRU, GRUWeights
-from .metrics import TrialScores, phase_from_cos_sin, pooled_scores, score_trial, scores_by_subject
+from .metrics import (
+    TargetScores,
+    TrialScores,
+    phase_from_cos_sin,
+    pool,
+    score_targets,
+    score_trial,
+    scores_by_subject,
+)
 from .model_file import DEVICE_CHANNELS, Model, ModelFileError
 
 __all__ = [
@@ -38,6 +50,7 @@ __all__ = [
     "available_variants",
     "evaluate",
     "format_results",
+    "is_gait_model",
     "make_detector",
     "metric_table",
     "model_outputs",
@@ -132,22 +145,38 @@ def model_outputs(
     return [activate(y[: len(t), i], units) for i, t in enumerate(trials)]
 
 
-def score_outputs(model: Model, trial: Trial, y: npt.NDArray[np.float32]) -> TrialScores:
-    """Score one trial's activated outputs (phase and events) against its ground truth."""
+_GAIT_OUTPUTS = ("phase_cos", "phase_sin", "stance")
+
+
+def is_gait_model(model: Model) -> bool:
+    """Whether ``model`` reports gait phase and stance (scored by phase and events)."""
+    names = {c.name for c in model.outputs}
+    return all(n in names for n in _GAIT_OUTPUTS)
+
+
+def score_outputs(
+    model: Model, trial: Trial, y: npt.NDArray[np.float32]
+) -> TrialScores | TargetScores:
+    """Score one trial's activated outputs against its ground truth: phase and events for
+    a gait-phase model, each output against the trial's column of that name otherwise."""
     names = [c.name for c in model.outputs]
-    need = ("phase_cos", "phase_sin", "stance")
-    missing = [n for n in need if n not in names]
-    if missing:
-        raise ModelFileError(
-            f"{model.path}: outputs {names} lack {missing}; gait scoring needs a gait-phase model"
-        )
+    if not is_gait_model(model):
+        missing = [n for n in names if n not in trial.targets]
+        if missing:
+            raise ValueError(
+                f"trial {trial.name!r} has no column {', '.join(missing)} to score the model's "
+                f"output(s) against; give data with the target columns {names}"
+            )
+        pred = {n: y[:, i] for i, n in enumerate(names)}
+        truth = {n: trial.targets[n] for n in names}
+        return score_targets(trial.subject, pred, truth, trial.masks.get("scored"))
     for key in ("phase_cos", "phase_sin"):
         if key not in trial.targets:
             raise ValueError(f"trial {trial.name!r} has no {key} target to score against")
     for key in ("scored", "steady"):
         if key not in trial.masks:
             raise ValueError(f"trial {trial.name!r} has no mask_{key}; cannot score it")
-    pc, ps, st = (y[:, names.index(n)] for n in need)
+    pc, ps, st = (y[:, names.index(n)] for n in _GAIT_OUTPUTS)
     events = make_detector(model, trial.sample_rate_hz).detect(trial.counter, pc, ps, st)
     return score_trial(
         trial.subject,
@@ -195,6 +224,8 @@ def evaluate(
             "several models without --held-out would be pooled into one score; give one "
             "model, or fold models with --held-out"
         )
+    if len({is_gait_model(m) for m in models}) > 1:
+        raise ValueError("the models mix gait-phase and other outputs; score them apart")
     for m in models:
         for t in trials:
             m.check_device(DEVICE_CHANNELS, t.sample_rate_hz)
@@ -224,11 +255,11 @@ def evaluate(
         raise ValueError("no trial to score: the models' held-out subjects are not in the data")
     result: dict[str, Any] = {"subjects": {}}
     for variant in variants:
-        scores: list[TrialScores] = []
+        scores: list[TrialScores | TargetScores] = []
         for m, mine in plan:
             outs = model_outputs(m, mine, variant)
             scores += [score_outputs(m, t, y) for t, y in zip(mine, outs, strict=True)]
-        result[pooled_key(variant)] = pooled_scores(scores)
+        result[pooled_key(variant)] = pool(scores)
         result["subjects"][variant] = scores_by_subject(scores)
     result["n_trials"] = sum(len(mine) for _, mine in plan)
     result["models"] = [str(m.path) for m, _ in plan]
@@ -252,13 +283,25 @@ _METRIC_COLUMNS = (
 )
 
 
+def _columns(row: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """The table's columns: the gait metrics, or each target's RMSE and MAE."""
+    if "phase_rmse_pct" in row or not row:
+        return _METRIC_COLUMNS
+    heads = {"_rmse": " RMSE", "_mae": " MAE"}
+    cols = [(k, k.removesuffix(e) + h, "{:.4g}") for k in row for e, h in heads.items()
+            if k.endswith(e)]  # fmt: skip
+    return (*cols, ("n_samples", "samples", "{:d}"))
+
+
 def metric_table(rows: Mapping[str, Mapping[str, Any]], first: str) -> list[str]:
-    """Markdown table lines, one row per entry of ``rows`` (gait metrics; missing: –)."""
-    head = [first] + [h for _, h, _ in _METRIC_COLUMNS]
-    out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(_METRIC_COLUMNS) + "|"]
+    """Markdown table lines, one row per entry of ``rows`` (gait metrics, or each target's
+    RMSE and MAE in its unit; missing: –)."""
+    columns = _columns(next(iter(rows.values()), {}))
+    head = [first] + [h for _, h, _ in columns]
+    out = ["| " + " | ".join(head) + " |", "|---" + "|---:" * len(columns) + "|"]
     for label, r in rows.items():
         cells = []
-        for key, _, fmt in _METRIC_COLUMNS:
+        for key, _, fmt in columns:
             v = r.get(key)
             cells.append("–" if v is None or v != v else fmt.format(v))
         out.append(f"| {label} | " + " | ".join(cells) + " |")

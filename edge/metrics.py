@@ -1,4 +1,5 @@
-"""Scoring of gait phase and gait events, per trial, per subject and pooled.
+"""Scoring of gait phase and gait events (and of any other target), per trial, per subject
+and pooled.
 
 Definitions (issue 4, "Bars"):
 
@@ -25,6 +26,11 @@ Definitions (issue 4, "Bars"):
   toe-offs for ``event_delay_p95_ms``.
 - **Strides**: pairs of consecutive true heel strikes inside the same scored run.
 
+A model with other outputs (a lab's own targets, e.g. ``knee_angle_deg``) is scored by
+:func:`score_targets`: RMSE and mean absolute error of each output against the trial's
+column of the same name, in its unit, over the samples where that column is defined (not
+NaN) and, when the trial has one, inside ``mask_scored``; pooled over samples.
+
 An empty denominator gives NaN.
 """
 
@@ -44,6 +50,7 @@ __all__ = [
     "POOLED_KEYS",
     "EventMatch",
     "EventScores",
+    "TargetScores",
     "TrialScores",
     "circular_error",
     "event_scores",
@@ -51,7 +58,10 @@ __all__ = [
     "match_events",
     "phase_from_cos_sin",
     "phase_rmse_pct",
+    "pool",
     "pooled_scores",
+    "pooled_target_scores",
+    "score_targets",
     "score_trial",
     "scored_intervals",
     "scores_by_subject",
@@ -421,9 +431,79 @@ def pooled_scores(trials: Iterable[TrialScores]) -> dict[str, float | int]:
     }
 
 
-def scores_by_subject(trials: Iterable[TrialScores]) -> dict[str, dict[str, float | int]]:
-    """:func:`pooled_scores` of each subject's trials, keyed by subject, in first-seen order."""
-    groups: dict[str, list[TrialScores]] = {}
+def scores_by_subject(
+    trials: Iterable[TrialScores | TargetScores],
+) -> dict[str, dict[str, float | int]]:
+    """Each subject's trials pooled (:func:`pooled_scores`, or :func:`pooled_target_scores`
+    for :class:`TargetScores`), keyed by subject, in first-seen order."""
+    groups: dict[str, list[Any]] = {}
     for t in trials:
         groups.setdefault(t.subject, []).append(t)
-    return {s: pooled_scores(g) for s, g in groups.items()}
+    return {s: pool(g) for s, g in groups.items()}
+
+
+def pool(trials: Sequence[TrialScores | TargetScores]) -> dict[str, float | int]:
+    """:func:`pooled_scores` or :func:`pooled_target_scores`, by what ``trials`` hold."""
+    if trials and all(isinstance(t, TargetScores) for t in trials):
+        return pooled_target_scores(trials)  # type: ignore[arg-type]
+    if any(isinstance(t, TargetScores) for t in trials):
+        raise ValueError("cannot pool gait scores with plain-target scores")
+    return pooled_scores(trials)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- other targets
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TargetScores:
+    """One trial's errors on plain targets (a model that is not a gait-phase model).
+
+    Attributes
+    ----------
+    subject : str
+    sse, sae : dict of str to float
+        Per target: sum of squared errors [unit²] and of absolute errors [unit].
+    n : dict of str to int
+        Per target: samples scored.
+    """
+
+    subject: str
+    sse: dict[str, float]
+    sae: dict[str, float]
+    n: dict[str, int]
+
+
+def score_targets(
+    subject: str,
+    pred: dict[str, npt.ArrayLike],
+    true: dict[str, npt.ArrayLike],
+    scored: npt.ArrayLike | None = None,
+) -> TargetScores:
+    """Errors of each ``pred[name]`` against ``true[name]``, shape (n,) each, over the
+    samples where the truth is defined (not NaN) and inside ``scored`` when given."""
+    sse, sae, n = {}, {}, {}
+    for name, p in pred.items():
+        t = np.asarray(true[name], dtype=np.float64)
+        e = np.asarray(p, dtype=np.float64) - t
+        keep = ~np.isnan(t)
+        if scored is not None:
+            keep &= np.asarray(scored, dtype=bool)
+        sse[name] = float(np.sum(e[keep] ** 2))
+        sae[name] = float(np.sum(np.abs(e[keep])))
+        n[name] = int(np.sum(keep))
+    return TargetScores(str(subject), sse, sae, n)
+
+
+def pooled_target_scores(trials: Iterable[TargetScores]) -> dict[str, float | int]:
+    """``{"<name>_rmse", "<name>_mae"}`` per target [its unit], pooled over samples, then
+    ``n_subjects`` and ``n_samples`` (of the first target)."""
+    items = list(trials)
+    names = list(items[0].n) if items else []
+    out: dict[str, float | int] = {}
+    for name in names:
+        k = sum(t.n[name] for t in items)
+        out[f"{name}_rmse"] = math.sqrt(sum(t.sse[name] for t in items) / k) if k else math.nan
+        out[f"{name}_mae"] = sum(t.sae[name] for t in items) / k if k else math.nan
+    out["n_subjects"] = len({t.subject for t in items})
+    out["n_samples"] = sum(t.n[names[0]] for t in items) if names else 0
+    return out

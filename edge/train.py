@@ -6,8 +6,11 @@ What is learnt: every target column of the data set, per sample, causally (a GRU
 future samples). A target whose defined values are all 0 or 1 (``stance``) is a binary
 state: the head gives its logit (output unit ``"logit"``, trained with binary
 cross-entropy; :func:`edge.evaluate.activate` turns it into a probability). Any other
-target is regressed with squared error (output unit ``"1"``, or the unit the column name
-carries). A NaN target contributes nothing at that sample.
+target is regressed with squared error on the target standardised by its training mean and
+standard deviation (so a knee angle in degrees and a phase component weigh alike and the
+head starts at the right scale); the scale is folded back into the head, so the model
+outputs the target's own unit (``"1"``, or the unit the column name carries). A NaN target
+contributes nothing at that sample.
 
 Gait phase outside the cycles (ipol-gait layout, :func:`phase_training_targets`): the
 phase target is also set where it is otherwise undefined, so that the model has an answer
@@ -203,6 +206,21 @@ def target_kinds(trials: Sequence[Trial]) -> tuple[list[str], list[str]]:
     return names, kinds
 
 
+def _target_scale(
+    y: Sequence[npt.NDArray[np.float32]], kinds: Sequence[str]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Per target, (mean, std) of its defined values over the trials' ``y`` (n, n_targets)
+    arrays; (0, 1) for a logit target or one without spread."""
+    allv = np.concatenate(y).astype(np.float64)
+    mean, std = np.zeros(len(kinds)), np.ones(len(kinds))
+    for k, kind in enumerate(kinds):
+        v = allv[:, k][np.isfinite(allv[:, k])]
+        if kind == "value" and v.size:
+            mean[k] = v.mean()
+            std[k] = v.std() if v.std() > 1e-6 else 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
 class _Windows:
     """Random augmented training windows drawn from the trials (NumPy, then torch)."""
 
@@ -322,6 +340,8 @@ def train(
     total = steps_per_epoch * cfg.epochs
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total, eta_min=0.05 * cfg.lr)
     is_logit = torch.tensor([k == "logit" for k in kinds])
+    y_mean, y_std = _target_scale(windows.y, kinds)
+    y_mean_t, y_std_t = torch.from_numpy(y_mean), torch.from_numpy(y_std)
     mean_t, std_t = torch.from_numpy(mean), torch.from_numpy(std)
     history: list[dict[str, float]] = []
     step = 0
@@ -330,7 +350,7 @@ def train(
         for _ in range(steps_per_epoch):
             xb, yb = windows.batch()
             x = (torch.from_numpy(xb) - mean_t) / std_t
-            y = torch.from_numpy(yb)
+            y = (torch.from_numpy(yb) - y_mean_t) / y_std_t
             out = head(gru(x)[0])
             have = ~torch.isnan(y)
             y0 = torch.nan_to_num(y)
@@ -364,8 +384,9 @@ def train(
         w_hh=[f32(getattr(gru, f"weight_hh_l{i}")) for i in range(cfg.layers)],
         b_ih=[f32(getattr(gru, f"bias_ih_l{i}")) for i in range(cfg.layers)],
         b_hh=[f32(getattr(gru, f"bias_hh_l{i}")) for i in range(cfg.layers)],
-        w_out=f32(head.weight),
-        b_out=f32(head.bias),
+        # the head in the targets' own units: y = std · (W h + b) + mean
+        w_out=(f32(head.weight) * y_std[:, None]).astype(np.float32),
+        b_out=(f32(head.bias) * y_std + y_mean).astype(np.float32),
     )
     return TrainResult(weights, mean, std, names, kinds, history)
 
@@ -465,9 +486,10 @@ def fit(
 
     With ``folds`` ≥ 2, fold k's model (trained without its validation subjects) is
     written to ``OUT/cv/fold-k`` and the folds are scored together on the subjects each
-    held out (:func:`edge.evaluate.evaluate`, ``held_out=True``; gait-phase data only);
-    those results go into the final model's model.json (``metrics``) and card. The final
-    model, trained on every subject with the same settings, is written to ``OUT``.
+    held out (:func:`edge.evaluate.evaluate`, ``held_out=True``: phase and events for
+    gait-phase data, each target's RMSE and MAE otherwise); those results go into the
+    final model's model.json (``metrics``) and card. The final model, trained on every
+    subject with the same settings, is written to ``OUT``.
 
     ``jobs`` models train at once in separate processes (one thread each; the results do
     not depend on it). Returns the cross-validation results (empty without folds).
@@ -475,7 +497,7 @@ def fit(
     from .dataset import split_by_subject
 
     _check_install()
-    gait = _check_gait_data(trials)
+    _check_gait_data(trials)  # half-gait data fails here, before any training
     root = Path(out)
     name = name or root.name
     splits = split_by_subject(trials, folds, seed=cfg.seed) if folds else []
@@ -494,7 +516,7 @@ def fit(
         if progress:
             print(f"fold {k + 1}/{folds}: held out subjects {', '.join(held)} -> {d}")
     save_trained(root, results_by_job[-1], trials, cfg, name=name, data=data)
-    if splits and gait:
+    if splits:
         return score_folds(root, trials)
     return {}
 

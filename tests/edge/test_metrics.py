@@ -18,7 +18,9 @@ from edge.metrics import (
     match_events,
     phase_from_cos_sin,
     phase_rmse_pct,
+    pool,
     pooled_scores,
+    score_targets,
     score_trial,
     scored_intervals,
     scores_by_subject,
@@ -166,3 +168,23 @@ def test_pooled_dict_has_exactly_the_issue_keys(walk_left: Recording) -> None:
     assert math.isnan(per["2"]["hs_precision"])  # no predictions
     assert math.isnan(pooled_scores([])["phase_rmse_pct"])
     assert isinstance(events[0], GaitEvent)
+
+
+def test_plain_targets_pool_errors_over_samples() -> None:
+    """RMSE and MAE in the target's unit, over defined samples inside mask_scored."""
+    true = {"knee_angle_deg": np.array([10.0, 20.0, np.nan, 40.0])}
+    a = score_targets("A", {"knee_angle_deg": np.array([12.0, 20.0, 99.0, 37.0])}, true)
+    assert a.n == {"knee_angle_deg": 3}  # the NaN truth is not scored
+    b = score_targets(
+        "B",
+        {"knee_angle_deg": np.array([10.0, 24.0, 0.0, 0.0])},
+        true,
+        scored=np.array([True, True, True, False]),
+    )
+    assert b.n == {"knee_angle_deg": 2}
+    pooled = pool([a, b])
+    errors = np.array([2.0, 0.0, -3.0, 0.0, 4.0])  # a: 2, 0, -3; b: 0, 4
+    assert pooled["knee_angle_deg_rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)))
+    assert pooled["knee_angle_deg_mae"] == pytest.approx(np.mean(np.abs(errors)))
+    assert pooled["n_subjects"] == 2 and pooled["n_samples"] == 5
+    assert scores_by_subject([a, b])["B"]["knee_angle_deg_mae"] == pytest.approx(2.0)

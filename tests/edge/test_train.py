@@ -182,6 +182,22 @@ def test_cli_trains_on_a_plain_folder_with_any_target(
         held = fold.meta["training"]["validation_subjects"]
         assert len(held) == 1 and held[0] not in fold.meta["training"]["subjects"]
     assert "wrote" in capsys.readouterr().out
+    # the cross-validation scored the knee angle, in degrees, on the held-out subject
+    cv = m.meta["metrics"]["pooled"]
+    assert set(cv) == {"knee_angle_deg_rmse", "knee_angle_deg_mae", "n_subjects", "n_samples"}
+    assert cv["n_subjects"] == 2 and cv["n_samples"] == 2 * sum(len(t) for t in walk)
+    assert "knee_angle_deg RMSE" in (out / "CARD.md").read_text()
+    # and `gaitedge evaluate` gives the same numbers, from a fresh run of the fold models
+    folds = [str(out / "cv" / f"fold-{k}") for k in (1, 2)]
+    assert main(["evaluate", *folds, str(data), "--held-out", "--json", "--variants", "int8"]) == 0
+    got = json.loads(capsys.readouterr().out)["pooled"]
+    assert got == pytest.approx(cv)
+    # a model scored on its own training subjects fits better than on subjects it never saw
+    assert main(["evaluate", str(out), str(data), "--json", "--variants", "int8"]) == 0
+    seen = json.loads(capsys.readouterr().out)["pooled"]
+    assert 0 < seen["knee_angle_deg_mae"] <= seen["knee_angle_deg_rmse"]
+    knee_sd = float(np.std(np.concatenate([20 + 10 * np.tanh(t.imu[:, 4]) for t in walk])))
+    assert seen["knee_angle_deg_rmse"] < knee_sd  # it learned something of the angle
 
 
 def test_cli_train_names_a_bad_data_folder(
