@@ -206,6 +206,11 @@ def target_kinds(trials: Sequence[Trial]) -> tuple[list[str], list[str]]:
     return names, kinds
 
 
+def _steps_per_epoch(n_samples: int, cfg: TrainConfig) -> int:
+    """Optimiser steps in an epoch: as many windows as cover the training samples once."""
+    return max(1, round(n_samples / (cfg.window * cfg.batch)))
+
+
 def _target_scale(
     y: Sequence[npt.NDArray[np.float32]], kinds: Sequence[str]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -336,7 +341,7 @@ def train(
     head = nn.Linear(cfg.hidden, len(names))
     params = list(gru.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(params, lr=cfg.lr)
-    steps_per_epoch = max(1, round(windows.n_samples / (cfg.window * cfg.batch)))
+    steps_per_epoch = _steps_per_epoch(windows.n_samples, cfg)
     total = steps_per_epoch * cfg.epochs
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total, eta_min=0.05 * cfg.lr)
     is_logit = torch.tensor([k == "logit" for k in kinds])
@@ -581,8 +586,18 @@ def _check_gait_data(trials: Sequence[Trial]) -> bool:
     return True
 
 
-def _train_one(trials: Sequence[Trial], cfg: TrainConfig, label: str, bar: bool) -> TrainResult:
+def _train_one(
+    trials: Sequence[Trial], cfg: TrainConfig, label: str, bar: bool, report: Any = None
+) -> TrainResult:
+    """Train one model: with its own progress bar, or reporting ``(label, step)`` every 20
+    steps to the ``report`` queue of a parent that draws one bar for every job."""
     update, close = _progress_bar(label) if bar else (None, None)
+    if report is not None:
+
+        def update(step: int, total: int, loss: float) -> None:
+            if step % 20 == 0 or step == total:
+                report.put((label, step))
+
     try:
         return train(trials, cfg, progress=update)
     finally:
@@ -601,24 +616,45 @@ def _train_all(
     """Train one model per trial set, ``jobs`` processes at a time (one thread each)."""
     if jobs <= 1 or len(sets) == 1:
         return [_train_one(s, cfg, lab, progress) for s, lab in zip(sets, labels, strict=True)]
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from multiprocessing import Manager
+    from queue import Empty
+
+    from .progress import progress_bar
 
     out: list[TrainResult | None] = [None] * len(sets)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    total = sum(_steps_per_epoch(sum(len(t) for t in s), cfg) * cfg.epochs for s in sets)
+    steps = dict.fromkeys(labels, 0)
+    with Manager() as manager, ProcessPoolExecutor(max_workers=jobs) as pool:
+        report = manager.Queue() if progress else None
+        desc = f"{len(sets)} models, {jobs} at once"
+        bar = progress_bar(total=total, desc=desc, unit="step", disable=not progress)
         futures = {
-            pool.submit(_train_one, s, cfg, lab, False): i
+            pool.submit(_train_one, s, cfg, lab, False, report): i
             for i, (s, lab) in enumerate(zip(sets, labels, strict=True))
         }
-        for done, fut in enumerate(as_completed(futures), 1):
-            i = futures[fut]
-            try:
-                out[i] = fut.result()
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            if progress:
-                secs = sum(h["seconds"] for h in out[i].history)  # type: ignore[union-attr]
-                print(f"trained {labels[i]} ({done}/{len(sets)}, {secs:.0f} s)", flush=True)
+        pending, done = set(futures), 0
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while report is not None:
+                try:
+                    label, step = report.get_nowait()
+                except Empty:
+                    break
+                bar.update(step - steps[label])
+                steps[label] = step
+            for fut in finished:
+                i, done = futures[fut], done + 1
+                try:
+                    out[i] = fut.result()
+                except BaseException:
+                    bar.close()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+                if progress:
+                    secs = sum(h["seconds"] for h in out[i].history)  # type: ignore[union-attr]
+                    bar.write(f"trained {labels[i]} ({done}/{len(sets)}, {secs:.0f} s)")
+        bar.close()
     return [r for r in out if r is not None]
 
 

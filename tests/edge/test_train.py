@@ -123,6 +123,20 @@ def test_parallel_jobs_give_the_same_models(walk: list[Trial]) -> None:
         assert np.array_equal(a.weights.w_out, b.weights.w_out)
 
 
+def test_parallel_jobs_draw_one_progress_bar(
+    walk: list[Trial], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--jobs 2 shows one bar over every model's optimiser steps, and a line per model."""
+    cfg = dataclasses.replace(TINY, epochs=30)
+    sets, labels = [walk, walk[:1]], ["a", "b"]
+    _train_all(sets, labels, cfg, jobs=2, progress=True)
+    out, err = capsys.readouterr()
+    steps = sum(max(1, round(sum(len(t) for t in s) / (cfg.window * cfg.batch))) for s in sets)
+    assert f"/{steps * cfg.epochs}" in err  # the bar's total: every step of both models
+    assert "2 models, 2 at once" in err
+    assert "trained a (" in out and "trained b (" in out
+
+
 def test_training_is_deterministic_and_learns(walk: list[Trial]) -> None:
     a = train(walk, TINY)
     b = train(walk, TINY)
