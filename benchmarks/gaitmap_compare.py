@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 import warnings
@@ -340,7 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = {
             "gaitmap": version("gaitmap"),
             "gaitmap_mad": version("gaitmap-mad"),
-            "data": str(data_dir),
+            # where the data sat, relative to the repository (no machine's own path)
+            "data": f"ipol-gait ({os.path.relpath(data_dir, Path(__file__).resolve().parents[1])})",
             "tolerance_ms": TOLERANCE_MS,
             "n_trials": len({t.name for t in trials}),
             **{f"n_{k}": v for k, v in feet.items()},
