@@ -35,6 +35,13 @@ Metadata: ``subject`` (required: the split is by subject), ``sample_rate_hz`` (r
 ``side`` (required, ``"L"`` or ``"R"``), ``name`` (optional, defaults to the file name)
 and ``events`` (optional: ``{"heel_strike": [counter, …], "toe_off": […]}``).
 
+Gait events only: a file with no target column but both kinds of ``events`` (say, from
+force plates) gets the gait-phase targets and masks from them, as ipol-gait does
+(:func:`gait_targets`), so ``gaitedge evaluate`` scores the shipped model on it and
+``gaitedge train`` learns from it. The whole recording is the walk unless the metadata
+gives ``walk: [start, end]``; ``turn: [start, end]`` marks a turn (not scored). Both in
+counter units.
+
 - NPZ: one 1-D array per column under the column's name, plus ``meta``: a JSON string
   holding the metadata. Loaded with ``allow_pickle=False``.
 - CSV: comma-separated. Metadata first, one ``# key: value`` line each (value as JSON;
@@ -189,6 +196,7 @@ def gait_targets(
     *,
     sample_rate_hz: float = 100.0,
     turn_margin_s: float = 0.5,
+    events: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
 ) -> Targets:
     """Gait phase, stance and scoring masks of one foot from its footstep events.
 
@@ -208,6 +216,9 @@ def gait_targets(
         Rate of the counter, Hz.
     turn_margin_s : float
         A cycle this close to the turn, or closer, is not steady [s].
+    events : (toe_offs, heel_strikes), optional
+        The foot's events as two counter lists, instead of ``meta``'s footstep pairs (the
+        plain format's ``events``).
 
     Returns
     -------
@@ -256,16 +267,19 @@ def gait_targets(
         )
     t0, t1 = trial
     turn = _boundaries(meta, "UTurnBoundaries")
-    key = _SIDE_KEYS[side]
-    pairs = np.asarray(meta.get(key, []), dtype=np.int64).reshape(-1, 2)
-    toe_offs = pairs[:, 0][(pairs[:, 0] >= t0) & (pairs[:, 0] <= t1)]
-    heel_strikes = pairs[:, 1][(pairs[:, 1] >= t0) & (pairs[:, 1] <= t1)]
-    events = np.concatenate([toe_offs, heel_strikes])
+    key = _SIDE_KEYS[side] if events is None else "events"
+    if events is None:
+        pairs = np.asarray(meta.get(key, []), dtype=np.int64).reshape(-1, 2)
+        events = (pairs[:, 0], pairs[:, 1])
+    toe_offs, heel_strikes = (np.sort(np.asarray(e, dtype=np.int64).reshape(-1)) for e in events)
+    toe_offs = toe_offs[(toe_offs >= t0) & (toe_offs <= t1)]
+    heel_strikes = heel_strikes[(heel_strikes >= t0) & (heel_strikes <= t1)]
+    both = np.concatenate([toe_offs, heel_strikes])
     kinds = np.concatenate([np.zeros(len(toe_offs)), np.ones(len(heel_strikes))])  # 1 = HS
-    order = np.argsort(events, kind="stable")
-    events, kinds = events[order], kinds[order]
-    if np.any(np.diff(events) <= 0):
-        raise DatasetError(f"{key} events are not strictly increasing; fix the trial's JSON")
+    order = np.argsort(both, kind="stable")
+    both, kinds = both[order], kinds[order]
+    if np.any(np.diff(both) <= 0):
+        raise DatasetError(f"{key}: a toe-off and a heel strike at the same counter; fix them")
 
     cut = _boundaries(meta, "Slice")
     cut_start = cut is not None and cut[0] > t0
@@ -287,15 +301,15 @@ def gait_targets(
 
     # stance: state after the latest event; before the first, the state that event ends
     stance = np.full(n, np.nan, dtype=np.float32)
-    if len(events):
-        j = np.searchsorted(events, counter, side="right") - 1
+    if len(both):
+        j = np.searchsorted(both, counter, side="right") - 1
         after = j >= 0
         stance[after] = kinds[j[after]]
         stance[~after] = 1.0 - kinds[0]
         if cut_start:
             stance[~after] = np.nan
         if cut_end:
-            stance[counter >= events[-1]] = np.nan
+            stance[counter >= both[-1]] = np.nan
     stance[~in_trial] = np.nan
 
     # masks
@@ -627,6 +641,8 @@ def load_trial(path: str | os.PathLike[str]) -> Trial:
     if not isinstance(events_meta, Mapping):
         raise DatasetError(f"{path}: events must map names to counter lists, got {events_meta!r}")
     events = {str(k): np.asarray(v, dtype=np.int64).reshape(-1) for k, v in events_meta.items()}
+    if not targets and {"heel_strike", "toe_off"} <= set(events):
+        targets, masks, events = _gait_from_events(path, counter, side, rate, meta, events)
     return Trial(
         subject=str(meta["subject"]),
         name=str(meta.get("name", path.stem)),
@@ -637,6 +653,34 @@ def load_trial(path: str | os.PathLike[str]) -> Trial:
         targets=targets,
         masks=masks,
         events=events,
+    )
+
+
+def _gait_from_events(
+    path: Path,
+    counter: npt.NDArray[np.int64],
+    side: str,
+    rate: float,
+    meta: Mapping[str, Any],
+    events: Mapping[str, npt.NDArray[np.int64]],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Gait-phase targets, masks and events of a plain trial that has only its events, by
+    :func:`gait_targets` (``walk``: the whole recording unless the metadata says)."""
+    ipol = {
+        "TrialBoundaries": meta.get("walk", [int(counter[0]), int(counter[-1])]),
+        **({"UTurnBoundaries": meta["turn"]} if "turn" in meta else {}),
+    }
+    try:
+        t = gait_targets(
+            counter, ipol, side, sample_rate_hz=rate,  # type: ignore[arg-type]
+            events=(events["toe_off"], events["heel_strike"]),
+        )  # fmt: skip
+    except DatasetError as e:
+        raise DatasetError(f"{path}: {e}") from None
+    return (
+        {"phase_cos": t.phase_cos, "phase_sin": t.phase_sin, "stance": t.stance},
+        {"in_trial": t.in_trial, "scored": t.scored, "steady": t.steady},
+        {**events, "heel_strike": t.heel_strikes, "toe_off": t.toe_offs},
     )
 
 

@@ -7,12 +7,14 @@ on the subjects each held out (checked where the full recordings exist: CI).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge.cli import main
-from edge.dataset import save_trial, trial_from_recording
+from edge.dataset import CHANNEL_COLUMNS, load_dataset, load_trial, save_trial, trial_from_recording
 from edge.metrics import POOLED_KEYS
 from edge.model_file import default_model_dir, load_model
 from firmware_bridge.recording import Recording
@@ -105,3 +107,43 @@ def test_card_numbers_come_from_evaluate(
     # they do not get worse unnoticed
     assert pooled["phase_rmse_pct"] <= 3.6
     assert pooled["hs_recall"] >= 0.98 and pooled["hs_mae_ms"] <= 9.0
+
+
+def test_plain_files_with_only_events_score_like_ipol_gait(
+    ipol_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lab's own files: IMU columns and the events (say, from force plates), no targets.
+
+    The gait targets come from the events (walk and turn given in the metadata), and
+    ``gaitedge evaluate`` scores them exactly as the same trial in the ipol-gait layout.
+    """
+    name = "3-2"
+    ipol = tmp_path / "ipol"
+    (ipol / "GaitData").mkdir(parents=True)
+    for f in (ipol_dir / "GaitData").glob(f"{name}[._]*"):
+        shutil.copy(f, ipol / "GaitData" / f.name)
+    meta = json.loads((ipol_dir / "GaitData" / f"{name}.json").read_text())
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for t in load_dataset(ipol):
+        key = "LeftFootEvents" if t.side == "L" else "RightFootEvents"
+        steps = np.asarray(meta[key]).reshape(-1, 2)  # every labelled step, in or out
+        info = {
+            "subject": t.subject, "side": t.side, "sample_rate_hz": 100,
+            "walk": meta["TrialBoundaries"], "turn": meta["UTurnBoundaries"],
+            "events": {"toe_off": steps[:, 0].tolist(), "heel_strike": steps[:, 1].tolist()},
+        }  # fmt: skip
+        cols = dict(zip(CHANNEL_COLUMNS, t.imu.T, strict=True))
+        np.savez(plain / f"{name}{t.side}.npz", meta=np.array(json.dumps(info)),
+                 counter=t.counter, **cols)  # fmt: skip
+        got = load_trial(plain / f"{name}{t.side}.npz")
+        for k in ("phase_cos", "phase_sin", "stance"):
+            assert np.array_equal(got.targets[k], t.targets[k], equal_nan=True), k
+        for k in ("in_trial", "scored", "steady"):
+            assert np.array_equal(got.masks[k], t.masks[k]), k
+    scores = []
+    for folder in (ipol, plain):
+        assert main(["evaluate", str(MODEL), str(folder), "--json", "--variants", "int8"]) == 0
+        scores.append(json.loads(capsys.readouterr().out)["pooled"])
+    assert scores[0] == scores[1]
+    assert scores[0]["n_strides"] > 10
