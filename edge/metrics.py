@@ -28,8 +28,9 @@ Definitions (issue 4, "Bars"):
 
 A model with other outputs (a lab's own targets, e.g. ``knee_angle_deg``) is scored by
 :func:`score_targets`: RMSE and mean absolute error of each output against the trial's
-column of the same name, in its unit, over the samples where that column is defined (not
-NaN) and, when the trial has one, inside ``mask_scored``; pooled over samples.
+column of the same name, in its unit (a binary target's logit output as its probability),
+over the samples where that column is defined (not NaN) and, when the trial has one,
+inside ``mask_scored``; pooled over samples.
 
 An empty denominator gives NaN.
 """
