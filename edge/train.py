@@ -587,15 +587,23 @@ def _check_gait_data(trials: Sequence[Trial]) -> bool:
 
 
 def _train_one(
-    trials: Sequence[Trial], cfg: TrainConfig, label: str, bar: bool, report: Any = None
+    trials: Sequence[Trial],
+    cfg: TrainConfig,
+    label: str,
+    bar: bool,
+    report: Any = None,
+    stop: Any = None,
 ) -> TrainResult:
-    """Train one model: with its own progress bar, or reporting ``(label, step)`` every 20
-    steps to the ``report`` queue of a parent that draws one bar for every job."""
+    """Train one model: with its own progress bar, or, in a worker process, reporting
+    ``(label, step)`` every 20 steps to the ``report`` queue of a parent that draws one bar
+    for every job (None: no bar) and giving up as soon as the parent sets ``stop``."""
     update, close = _progress_bar(label) if bar else (None, None)
-    if report is not None:
+    if stop is not None:
 
         def update(step: int, total: int, loss: float) -> None:
-            if step % 20 == 0 or step == total:
+            if step % 5 == 0 and stop.is_set():
+                raise KeyboardInterrupt(f"{label}: stopped")
+            if report is not None and (step % 20 == 0 or step == total):
                 report.put((label, step))
 
     try:
@@ -617,6 +625,7 @@ def _train_all(
     if jobs <= 1 or len(sets) == 1:
         return [_train_one(s, cfg, lab, progress) for s, lab in zip(sets, labels, strict=True)]
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from contextlib import ExitStack
     from multiprocessing import Manager
     from queue import Empty
 
@@ -625,36 +634,40 @@ def _train_all(
     out: list[TrainResult | None] = [None] * len(sets)
     total = sum(_steps_per_epoch(sum(len(t) for t in s), cfg) * cfg.epochs for s in sets)
     steps = dict.fromkeys(labels, 0)
-    with Manager() as manager, ProcessPoolExecutor(max_workers=jobs) as pool:
-        report = manager.Queue() if progress else None
+    with ExitStack() as stack:
+        # workers report their steps through a queue and watch an event that stops them
+        # (a model that a worker has taken from the pool's queue cannot be cancelled)
+        manager = stack.enter_context(Manager())
+        report, stop = (manager.Queue() if progress else None), manager.Event()
+        pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
         desc = f"{len(sets)} models, {jobs} at once"
         bar = progress_bar(total=total, desc=desc, unit="step", disable=not progress)
+        stack.callback(bar.close)
         futures = {
-            pool.submit(_train_one, s, cfg, lab, False, report): i
+            pool.submit(_train_one, s, cfg, lab, False, report, stop): i
             for i, (s, lab) in enumerate(zip(sets, labels, strict=True))
         }
         pending, done = set(futures), 0
-        while pending:
-            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            while report is not None:
-                try:
-                    label, step = report.get_nowait()
-                except Empty:
-                    break
-                bar.update(step - steps[label])
-                steps[label] = step
-            for fut in finished:
-                i, done = futures[fut], done + 1
-                try:
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                while report is not None:
+                    try:
+                        label, step = report.get_nowait()
+                    except Empty:
+                        break
+                    bar.update(step - steps[label])
+                    steps[label] = step
+                for fut in finished:
+                    i, done = futures[fut], done + 1
                     out[i] = fut.result()
-                except BaseException:
-                    bar.close()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-                if progress:
-                    secs = sum(h["seconds"] for h in out[i].history)  # type: ignore[union-attr]
-                    bar.write(f"trained {labels[i]} ({done}/{len(sets)}, {secs:.0f} s)")
-        bar.close()
+                    if progress:
+                        secs = sum(h["seconds"] for h in out[i].history)  # type: ignore[union-attr]
+                        bar.write(f"trained {labels[i]} ({done}/{len(sets)}, {secs:.0f} s)")
+        except BaseException:  # a failed model or Ctrl-C: stop every other one now
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return [r for r in out if r is not None]
 
 

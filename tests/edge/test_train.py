@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +234,42 @@ def test_model_json_records_the_config(walk: list[Trial], tmp_path: Path) -> Non
     meta = json.loads(path.read_text())
     assert meta["training"]["config"] == dataclasses.asdict(TINY)
     assert meta["training"]["n_samples"] == sum(len(t) for t in walk)
+
+
+_INTERRUPTED = """
+import sys, time
+from edge.dataset import trial_from_recording
+from edge.train import TrainConfig, _train_all
+from firmware_bridge.recording import bundled_recording
+walk = [trial_from_recording(bundled_recording(s)) for s in "LR"]
+cfg = TrainConfig(hidden=8, epochs=40, window=200, burn_in=20, batch=4)
+print("go", flush=True)
+_train_all([walk] * 8, [str(k) for k in range(8)], cfg, jobs=2, progress=False)
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_stops_parallel_training_without_starting_queued_models() -> None:
+    """Ctrl-C during `train --jobs 2` ends it at once: the queued models never start.
+
+    (Before, the pool's exit waited for every queued model: 20 s and more here.)
+    """
+    with subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # the workers' KeyboardInterrupt tracebacks
+        text=True,
+        start_new_session=True,  # its own process group: the "terminal" gets Ctrl-C
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "go"
+            time.sleep(2.0)  # both workers training, six models queued
+            t0 = time.monotonic()
+            os.killpg(proc.pid, signal.SIGINT)
+            rest = proc.communicate(timeout=60)[0]
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0 and "finished" not in rest
+    assert took < 8.0, f"{took:.1f} s after Ctrl-C"
