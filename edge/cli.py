@@ -552,7 +552,7 @@ async def _evaluate(args: argparse.Namespace) -> int:
         raise GaitedgeError("give at least one MODEL directory and then DATA_DIR")
     *model_dirs, data = args.paths
     models = [load_model(d) for d in model_dirs]
-    can = [v for v in VARIANTS if all(v in available_variants(m) for m in models)]
+    can = available_variants(*models)
     if args.variants == "auto":
         variants = can
         skipped = [v for v in VARIANTS if v not in can]

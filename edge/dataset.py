@@ -40,7 +40,10 @@ force plates) gets the gait-phase targets and masks from them, as ipol-gait does
 (:func:`gait_targets`), so ``gaitedge evaluate`` scores the shipped model on it and
 ``gaitedge train`` learns from it. The whole recording is the walk unless the metadata
 gives ``walk: [start, end]``; ``turn: [start, end]`` marks a turn (not scored). Both in
-counter units.
+counter units. The events must hold every step of the walk (toe-offs and heel strikes
+alternate; no stride outside the turn over 1.5 times the median): a file that misses
+steps is refused with the counters where, since a missed step would be scored as one
+long cycle.
 
 - NPZ: one 1-D array per column under the column's name, plus ``meta``: a JSON string
   holding the metadata. Loaded with ``allow_pickle=False``.
@@ -278,8 +281,9 @@ def gait_targets(
     kinds = np.concatenate([np.zeros(len(toe_offs)), np.ones(len(heel_strikes))])  # 1 = HS
     order = np.argsort(both, kind="stable")
     both, kinds = both[order], kinds[order]
-    if np.any(np.diff(both) <= 0):
-        raise DatasetError(f"{key}: a toe-off and a heel strike at the same counter; fix them")
+    same = np.flatnonzero(np.diff(both) <= 0)
+    if same.size:
+        raise DatasetError(f"{key}: two events at counter {both[same[0]]}; fix them")
 
     cut = _boundaries(meta, "Slice")
     cut_start = cut is not None and cut[0] > t0
@@ -640,9 +644,25 @@ def load_trial(path: str | os.PathLike[str]) -> Trial:
     events_meta = meta.get("events") or {}
     if not isinstance(events_meta, Mapping):
         raise DatasetError(f"{path}: events must map names to counter lists, got {events_meta!r}")
-    events = {str(k): np.asarray(v, dtype=np.int64).reshape(-1) for k, v in events_meta.items()}
-    if not targets and {"heel_strike", "toe_off"} <= set(events):
-        targets, masks, events = _gait_from_events(path, counter, side, rate, meta, events)
+    events = {}
+    for k, v in events_meta.items():
+        raw = np.asarray(v, dtype=np.float64).reshape(-1)
+        if np.any(raw != np.rint(raw)):
+            raise DatasetError(
+                f"{path}: events {k!r} hold non-integers; events are counter values (samples "
+                f"at {rate:g} Hz), not seconds"
+            )
+        events[str(k)] = raw.astype(np.int64)
+    if not targets:
+        kinds = {"heel_strike", "toe_off"} & set(events)
+        if len(kinds) == 1:
+            raise DatasetError(
+                f"{path}: no target column and only {kinds.pop()} events; gait targets need "
+                "both heel_strike and toe_off events (or give target columns)"
+            )
+        if kinds:
+            targets, derived, events = _gait_from_events(path, counter, side, rate, meta, events)
+            masks = {**derived, **masks}  # the file's own masks win
     return Trial(
         subject=str(meta["subject"]),
         name=str(meta.get("name", path.stem)),
@@ -665,15 +685,54 @@ def _gait_from_events(
     events: Mapping[str, npt.NDArray[np.int64]],
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Gait-phase targets, masks and events of a plain trial that has only its events, by
-    :func:`gait_targets` (``walk``: the whole recording unless the metadata says)."""
-    ipol = {
-        "TrialBoundaries": meta.get("walk", [int(counter[0]), int(counter[-1])]),
-        **({"UTurnBoundaries": meta["turn"]} if "turn" in meta else {}),
-    }
+    :func:`gait_targets` (``walk``: the whole recording unless the metadata says).
+
+    The events must describe every step of the walk: toe-offs and heel strikes alternate,
+    and no stride is more than 1.5 times the median (a step the plates missed makes a
+    "cycle" of two strides); strides across ``turn`` are not checked."""
+    try:
+        walk = _boundaries(meta, "walk") or (int(counter[0]), int(counter[-1]))
+        turn = _boundaries(meta, "turn")
+    except DatasetError as e:
+        raise DatasetError(f"{path}: {e}") from None
+    to, hs = events["toe_off"], events["heel_strike"]
+    hs_in = np.sort(hs[(hs >= walk[0]) & (hs <= walk[1])])
+    if len(hs_in) < 2:
+        raise DatasetError(
+            f"{path}: {len(hs_in)} heel strike(s) inside the walk, counters {walk[0]}–"
+            f"{walk[1]}; gait targets need two or more (events are counters at {rate:g} Hz)"
+        )
+    both = np.concatenate([to, hs])
+    is_hs = np.concatenate([np.zeros(len(to), bool), np.ones(len(hs), bool)])
+    keep = (both >= walk[0]) & (both <= walk[1])
+    order = np.argsort(both[keep], kind="stable")
+    seq, seq_hs = both[keep][order], is_hs[keep][order]
+    twice = np.flatnonzero(seq_hs[1:] == seq_hs[:-1])
+    if twice.size:
+        a, b = seq[twice[0]], seq[twice[0] + 1]
+        kind = "heel strikes" if seq_hs[twice[0]] else "toe-offs"
+        raise DatasetError(
+            f"{path}: two {kind} in a row at counters {a} and {b}; toe-offs and heel strikes "
+            "must alternate (a step is missing or doubled)"
+        )
+    stride = np.diff(hs_in)
+    across = np.zeros(len(stride), bool)
+    if turn is not None:
+        across = (hs_in[1:] >= turn[0]) & (hs_in[:-1] <= turn[1])
+    usual = np.median(stride[~across]) if np.any(~across) else np.median(stride)
+    long = np.flatnonzero(~across & (stride > 1.5 * usual))
+    if long.size:
+        a, b = hs_in[long[0]], hs_in[long[0] + 1]
+        raise DatasetError(
+            f"{path}: heel strikes at counters {a} and {b} are {(b - a) / rate:.2f} s apart, "
+            f"over 1.5 times the median stride ({usual / rate:.2f} s): a step is missing; give "
+            "every step's events, or split the file where the steps were not recorded"
+        )
+    ipol = {"TrialBoundaries": list(walk), **({"UTurnBoundaries": list(turn)} if turn else {})}
     try:
         t = gait_targets(
             counter, ipol, side, sample_rate_hz=rate,  # type: ignore[arg-type]
-            events=(events["toe_off"], events["heel_strike"]),
+            events=(to, hs),
         )  # fmt: skip
     except DatasetError as e:
         raise DatasetError(f"{path}: {e}") from None

@@ -78,13 +78,13 @@ def make_detector(model: Model, sample_rate_hz: float) -> GaitEventDetector:
         raise ModelFileError(f"{model.path}/model.json: detector settings: {e}") from None
 
 
-def available_variants(model: Model) -> list[Variant]:
-    """The variants this model and this install can run (float needs the float copy or
-    float32 storage; tflite needs the twin and LiteRT)."""
+def available_variants(*models: Model) -> list[Variant]:
+    """The variants that every one of ``models`` and this install can run (float needs the
+    float copy or float32 storage; tflite needs the twin and LiteRT)."""
     out: list[Variant] = ["int8"]
-    if model.storage == "float32" or model.meta.get("weights_float32"):
+    if all(m.storage == "float32" or m.meta.get("weights_float32") for m in models):
         out.append("float")
-    if (model.meta.get("tflite") or {}).get("step"):
+    if all((m.meta.get("tflite") or {}).get("step") for m in models):
         try:
             from .backends import load_interpreter_module
 
@@ -224,8 +224,11 @@ def evaluate(
             "several models without --held-out would be pooled into one score; give one "
             "model, or fold models with --held-out"
         )
-    if len({is_gait_model(m) for m in models}) > 1:
-        raise ValueError("the models mix gait-phase and other outputs; score them apart")
+    if len({tuple(c.name for c in m.outputs) for m in models}) > 1:
+        raise ValueError(
+            "the models have different outputs; score them apart (fold models of one "
+            "'gaitedge train --folds N' run share theirs)"
+        )
     for m in models:
         for t in trials:
             m.check_device(DEVICE_CHANNELS, t.sample_rate_hz)

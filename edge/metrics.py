@@ -497,7 +497,7 @@ def score_targets(
 
 def pooled_target_scores(trials: Iterable[TargetScores]) -> dict[str, float | int]:
     """``{"<name>_rmse", "<name>_mae"}`` per target [its unit], pooled over samples, then
-    ``n_subjects`` and ``n_samples`` (of the first target)."""
+    ``n_subjects`` and ``n_samples`` (samples scored, of the target with the most)."""
     items = list(trials)
     names = list(items[0].n) if items else []
     out: dict[str, float | int] = {}
@@ -506,5 +506,5 @@ def pooled_target_scores(trials: Iterable[TargetScores]) -> dict[str, float | in
         out[f"{name}_rmse"] = math.sqrt(sum(t.sse[name] for t in items) / k) if k else math.nan
         out[f"{name}_mae"] = sum(t.sae[name] for t in items) / k if k else math.nan
     out["n_subjects"] = len({t.subject for t in items})
-    out["n_samples"] = sum(t.n[names[0]] for t in items) if names else 0
+    out["n_samples"] = max((sum(t.n[name] for t in items) for name in names), default=0)
     return out

@@ -529,22 +529,19 @@ def fit(
 def score_folds(out: str | os.PathLike[str], trials: Sequence[Trial]) -> dict[str, Any]:
     """Score ``OUT/cv/fold-*`` on the subjects each held out; write it into OUT's card.
 
-    The same call as ``gaitedge evaluate OUT/cv/fold-* DATA --held-out`` (int8, float and
-    tflite); the results go into OUT/model.json (``metrics``) and CARD.md.
+    The same call as ``gaitedge evaluate OUT/cv/fold-* DATA --held-out`` (int8, float and,
+    where LiteRT is installed, tflite); the results go into OUT/model.json (``metrics``)
+    and CARD.md.
     """
-    from .evaluate import evaluate
+    from .evaluate import available_variants, evaluate
     from .model_file import load_model
 
     root = Path(out)
     folds = sorted((root / "cv").glob("fold-*"), key=lambda p: int(p.name.split("-")[-1]))
     if not folds:
         raise ValueError(f"no fold models in {root / 'cv'}; train with --folds N first")
-    results = evaluate(
-        [load_model(d) for d in folds],
-        trials,
-        variants=("int8", "float", "tflite"),
-        held_out=True,
-    )
+    models = [load_model(d) for d in folds]
+    results = evaluate(models, trials, variants=available_variants(*models), held_out=True)
     _add_metrics(root / "model.json", results, len(folds))
     return results
 

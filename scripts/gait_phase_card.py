@@ -156,7 +156,7 @@ def untouched(folds: list[Model], trials: list[Trial]) -> tuple[list[str], dict]
 def heel_strike_breakdown(folds: list[Model], trials: list[Trial]) -> dict:
     """Each fold model on its held-out subjects: heel strikes missed or > 30 ms off, by
     where they fall ("first" / "last" scored heel strike of a trial, "turn" within 1.5 s of
-    a scored run's edge inside the trial, "mid"), and per subject the mean signed error."""
+    where a scored run meets the turn, "mid"), and per subject the mean signed error."""
     n: dict[str, int] = {}
     bad: dict[str, int] = {}
     signed: dict[str, list[float]] = {}
@@ -175,10 +175,14 @@ def heel_strike_breakdown(folds: list[Model], trials: list[Trial]) -> dict:
             err = dict(zip(match.pairs[:, 1].tolist(), match.errors.tolist(), strict=True))
             for j in idx:
                 pos = int(np.searchsorted(idx, j))
+                # scored runs end at the turn (or a long gap) inside a trial: the walk's own
+                # start and end are "first" and "last" steps, not the turn
                 k = np.searchsorted(iv[:, 0], true[j], side="right") - 1
-                near_edge = min(true[j] - iv[k, 0], iv[k, 1] - true[j]) < 150
+                near_turn = (k > 0 and true[j] - iv[k, 0] < 150) or (
+                    k < len(iv) - 1 and iv[k, 1] - true[j] < 150
+                )
                 where = ("first" if pos == 0 else "last" if pos == len(idx) - 1
-                         else "turn" if near_edge else "mid")  # fmt: skip
+                         else "turn" if near_turn else "mid")  # fmt: skip
                 n[where] = n.get(where, 0) + 1
                 e = err.get(int(j))
                 if e is None or abs(e) * 10 > 30:

@@ -299,3 +299,54 @@ def test_split_by_subject() -> None:
     assert [[t.name for t in v] for _, v in again] == [[t.name for t in v] for _, v in folds]
     with pytest.raises(DatasetError, match="2 <= n_folds <= 5"):
         split_by_subject(trials, n_folds=6)
+
+
+def _events_only(path: Path, events: dict, **meta: object) -> Path:
+    """A plain NPZ file with 12 s of (flat) IMU at 100 Hz, no target, and these events."""
+    n = 1200
+    cols = {c: np.zeros(n, np.float32) for c in CHANNEL_COLUMNS}
+    info = {"subject": "P1", "side": "L", "sample_rate_hz": 100, "events": events, **meta}
+    np.savez(path, meta=np.array(json.dumps(info)), counter=np.arange(n), **cols)
+    return path
+
+
+def test_events_only_files_get_gait_targets_and_must_hold_every_step(tmp_path: Path) -> None:
+    hs = list(range(300, 1001, 100))  # a step every second, heel strike 60 samples after
+    to = [h - 40 for h in hs]
+    t = load_trial(_events_only(tmp_path / "ok.npz", {"heel_strike": hs, "toe_off": to}))
+    steps = [[a, b] for a, b in zip(to, hs, strict=True)]
+    meta = {"TrialBoundaries": [0, 1199], "LeftFootEvents": steps}
+    ref = gait_targets(np.arange(1200), meta, "L")
+    np.testing.assert_array_equal(t.targets["phase_cos"], ref.phase_cos)
+    np.testing.assert_array_equal(t.targets["stance"], ref.stance)
+    assert t.masks["scored"].sum() == 700  # heel strikes 300 … 1000: seven cycles
+    # the file's own mask wins over the derived one
+    own = tmp_path / "own.npz"
+    _events_only(own, {"heel_strike": hs, "toe_off": to})
+    with np.load(own) as z:
+        cols = {k: z[k] for k in z.files}
+    np.savez(own, **cols, mask_scored=np.arange(1200) < 600)
+    assert load_trial(own).masks["scored"].sum() == 600
+
+    def fails(events: dict, match: str, **meta: object) -> None:
+        with pytest.raises(DatasetError, match=match):
+            load_trial(_events_only(tmp_path / "bad.npz", events, **meta))
+
+    fails({"heel_strike": hs}, "only heel_strike events; gait targets need both")
+    seconds = [h / 100 + 0.005 for h in hs]
+    fails({"heel_strike": seconds, "toe_off": to}, "non-integers.*not seconds")
+    fails({"heel_strike": hs, "toe_off": to[:3] + to[4:]}, "two heel strikes in a row at "
+          "counters 500 and 600")  # fmt: skip
+    gap = [i for i in range(len(hs)) if i != 4]  # a whole step the plates missed
+    fails({"heel_strike": [hs[i] for i in gap], "toe_off": [to[i] for i in gap]},
+          "counters 600 and 800 are 2.00 s apart.*a step is missing")  # fmt: skip
+    fails({"heel_strike": hs, "toe_off": to}, r"1 heel strike\(s\) inside the walk",
+          walk=[0, 350])  # fmt: skip
+    fails({"heel_strike": hs, "toe_off": to}, "turn is 'x'", turn="x")
+    # a long stride across the turn is a turn, not a missing step
+    turned = load_trial(_events_only(
+        tmp_path / "turn.npz",
+        {"heel_strike": [hs[i] for i in gap], "toe_off": [to[i] for i in gap]},
+        turn=[650, 750],
+    ))  # fmt: skip
+    assert not turned.masks["scored"][700]

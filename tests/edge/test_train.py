@@ -19,6 +19,7 @@ from edge.dataset import Trial, save_trial, trial_from_recording
 from edge.model_file import load_model
 from edge.train import (
     TrainConfig,
+    _target_scale,
     _train_all,
     _Windows,
     phase_training_targets,
@@ -128,6 +129,32 @@ def test_parallel_jobs_give_the_same_models(walk: list[Trial]) -> None:
         assert np.array_equal(a.weights.w_out, b.weights.w_out)
 
 
+def test_regressed_targets_are_learnt_in_their_own_units(walk: list[Trial]) -> None:
+    """Standardised in training, folded back into the head: the same target ×4 trains the
+    same network bit for bit (4 is exact in floating point) and a head 4× as large, bias
+    included; a binary target is left alone."""
+
+    def with_knee(scale: float) -> list[Trial]:
+        return [
+            dataclasses.replace(t, targets={
+                "knee_angle_deg": (scale * (20 + 10 * np.tanh(t.imu[:, 4]))).astype(np.float32),
+                "stance": t.targets["stance"],
+            })
+            for t in walk
+        ]  # fmt: skip
+
+    a, b = train(with_knee(1.0), TINY), train(with_knee(4.0), TINY)
+    assert a.kinds == ["value", "logit"]
+    assert np.array_equal(a.weights.w_hh[0], b.weights.w_hh[0])
+    assert np.array_equal(4 * a.weights.w_out[0], b.weights.w_out[0])
+    assert np.array_equal(4 * a.weights.b_out[0], b.weights.b_out[0])
+    assert np.array_equal(a.weights.w_out[1], b.weights.w_out[1])  # stance: a logit
+    assert abs(float(a.weights.b_out[0]) - 20) < 5  # the head starts from the angle's mean
+    y = [np.array([[1.0, 0.0], [3.0, 1.0], [np.nan, 1.0]], np.float32)]
+    mean, std = _target_scale(y, ["value", "logit"])
+    assert mean.tolist() == [2.0, 0.0] and std.tolist() == [1.0, 1.0]
+
+
 def test_parallel_jobs_draw_one_progress_bar(
     walk: list[Trial], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -137,7 +164,8 @@ def test_parallel_jobs_draw_one_progress_bar(
     _train_all(sets, labels, cfg, jobs=2, progress=True)
     out, err = capsys.readouterr()
     steps = sum(max(1, round(sum(len(t) for t in s) / (cfg.window * cfg.batch))) for s in sets)
-    assert f"/{steps * cfg.epochs}" in err  # the bar's total: every step of both models
+    total = steps * cfg.epochs
+    assert f"{total}/{total}" in err  # the bar's total, reached: every step of both models
     assert "2 models, 2 at once" in err
     assert "trained a (" in out and "trained b (" in out
 
