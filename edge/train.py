@@ -61,6 +61,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "fit",
+    "fold_dirs",
     "phase_training_targets",
     "save_trained",
     "score_folds",
@@ -526,6 +527,11 @@ def fit(
     return {}
 
 
+def fold_dirs(out: str | os.PathLike[str]) -> list[Path]:
+    """``OUT/cv/fold-k`` directories of a ``train --folds N`` run, in fold order."""
+    return sorted(Path(out, "cv").glob("fold-*"), key=lambda p: int(p.name.split("-")[-1]))
+
+
 def score_folds(out: str | os.PathLike[str], trials: Sequence[Trial]) -> dict[str, Any]:
     """Score ``OUT/cv/fold-*`` on the subjects each held out; write it into OUT's card.
 
@@ -537,7 +543,7 @@ def score_folds(out: str | os.PathLike[str], trials: Sequence[Trial]) -> dict[st
     from .model_file import load_model
 
     root = Path(out)
-    folds = sorted((root / "cv").glob("fold-*"), key=lambda p: int(p.name.split("-")[-1]))
+    folds = fold_dirs(root)
     if not folds:
         raise ValueError(f"no fold models in {root / 'cv'}; train with --folds N first")
     models = [load_model(d) for d in folds]

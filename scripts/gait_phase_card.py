@@ -29,7 +29,7 @@ from edge.dataset import Trial, load_dataset, subject_key  # noqa: E402
 from edge.evaluate import evaluate, make_detector, metric_table, model_outputs  # noqa: E402
 from edge.metrics import inside, match_events, scored_intervals  # noqa: E402
 from edge.model_file import Model, load_model, write_card  # noqa: E402
-from edge.train import IPOL_CITATION  # noqa: E402
+from edge.train import IPOL_CITATION, fold_dirs  # noqa: E402
 from firmware_bridge.recording import find_ipol_dir  # noqa: E402
 
 MODEL = ROOT / "models" / "gait-phase"
@@ -120,8 +120,7 @@ def gaitmap_lines(metrics: dict) -> list[str]:
 
 def fold_models() -> list[Model]:
     """The cross-validation's fold models, in fold order."""
-    folds = sorted((MODEL / "cv").glob("fold-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return [load_model(d) for d in folds]
+    return [load_model(d) for d in fold_dirs(MODEL)]
 
 
 def held_out(m: Model) -> list[str]:

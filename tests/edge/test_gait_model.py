@@ -17,13 +17,14 @@ from edge.cli import main
 from edge.dataset import CHANNEL_COLUMNS, load_dataset, load_trial, save_trial, trial_from_recording
 from edge.metrics import POOLED_KEYS
 from edge.model_file import default_model_dir, load_model
+from edge.train import fold_dirs
 from firmware_bridge.recording import Recording
 
 MODEL = default_model_dir()
 
 
 def _folds() -> list[Path]:
-    return sorted((MODEL / "cv").glob("fold-*"), key=lambda p: int(p.name.split("-")[1]))
+    return fold_dirs(MODEL)
 
 
 def test_default_model_is_small_int8_and_complete() -> None:
