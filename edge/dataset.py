@@ -695,18 +695,25 @@ def _gait_from_events(
         turn = _boundaries(meta, "turn")
     except DatasetError as e:
         raise DatasetError(f"{path}: {e}") from None
-    to, hs = events["toe_off"], events["heel_strike"]
-    hs_in = np.sort(hs[(hs >= walk[0]) & (hs <= walk[1])])
-    if len(hs_in) < 2:
+    ipol = {"TrialBoundaries": list(walk), **({"UTurnBoundaries": list(turn)} if turn else {})}
+    try:
+        t = gait_targets(
+            counter, ipol, side, sample_rate_hz=rate,  # type: ignore[arg-type]
+            events=(events["toe_off"], events["heel_strike"]),
+        )  # fmt: skip
+    except DatasetError as e:
+        raise DatasetError(f"{path}: {e}") from None
+    # the events inside the walk, sorted, as gait_targets kept them
+    hs = t.heel_strikes
+    if len(hs) < 2:
         raise DatasetError(
-            f"{path}: {len(hs_in)} heel strike(s) inside the walk, counters {walk[0]}–"
+            f"{path}: {len(hs)} heel strike(s) inside the walk, counters {walk[0]}–"
             f"{walk[1]}; gait targets need two or more (events are counters at {rate:g} Hz)"
         )
-    both = np.concatenate([to, hs])
-    is_hs = np.concatenate([np.zeros(len(to), bool), np.ones(len(hs), bool)])
-    keep = (both >= walk[0]) & (both <= walk[1])
-    order = np.argsort(both[keep], kind="stable")
-    seq, seq_hs = both[keep][order], is_hs[keep][order]
+    seq = np.concatenate([t.toe_offs, hs])
+    seq_hs = np.concatenate([np.zeros(len(t.toe_offs), bool), np.ones(len(hs), bool)])
+    order = np.argsort(seq)
+    seq, seq_hs = seq[order], seq_hs[order]
     twice = np.flatnonzero(seq_hs[1:] == seq_hs[:-1])
     if twice.size:
         a, b = seq[twice[0]], seq[twice[0] + 1]
@@ -715,27 +722,19 @@ def _gait_from_events(
             f"{path}: two {kind} in a row at counters {a} and {b}; toe-offs and heel strikes "
             "must alternate (a step is missing or doubled)"
         )
-    stride = np.diff(hs_in)
+    stride = np.diff(hs)
     across = np.zeros(len(stride), bool)
     if turn is not None:
-        across = (hs_in[1:] >= turn[0]) & (hs_in[:-1] <= turn[1])
+        across = (hs[1:] >= turn[0]) & (hs[:-1] <= turn[1])
     usual = np.median(stride[~across]) if np.any(~across) else np.median(stride)
     long = np.flatnonzero(~across & (stride > 1.5 * usual))
     if long.size:
-        a, b = hs_in[long[0]], hs_in[long[0] + 1]
+        a, b = hs[long[0]], hs[long[0] + 1]
         raise DatasetError(
             f"{path}: heel strikes at counters {a} and {b} are {(b - a) / rate:.2f} s apart, "
             f"over 1.5 times the median stride ({usual / rate:.2f} s): a step is missing; give "
             "every step's events, or split the file where the steps were not recorded"
         )
-    ipol = {"TrialBoundaries": list(walk), **({"UTurnBoundaries": list(turn)} if turn else {})}
-    try:
-        t = gait_targets(
-            counter, ipol, side, sample_rate_hz=rate,  # type: ignore[arg-type]
-            events=(to, hs),
-        )  # fmt: skip
-    except DatasetError as e:
-        raise DatasetError(f"{path}: {e}") from None
     return (
         {"phase_cos": t.phase_cos, "phase_sin": t.phase_sin, "stance": t.stance},
         {"in_trial": t.in_trial, "scored": t.scored, "steady": t.steady},
