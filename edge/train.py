@@ -222,8 +222,8 @@ def _target_scale(
     for k, kind in enumerate(kinds):
         v = allv[:, k][np.isfinite(allv[:, k])]
         if kind == "value" and v.size:
-            mean[k] = v.mean()
-            std[k] = v.std() if v.std() > 1e-6 else 1.0
+            mean[k], spread = v.mean(), v.std()
+            std[k] = spread if spread > 1e-6 else 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
 
@@ -571,12 +571,12 @@ def _check_install() -> None:
         raise GaitedgeError(f"training needs {', '.join(missing)}: pip install 'gaitedge[train]'")
 
 
-def _check_gait_data(trials: Sequence[Trial]) -> bool:
-    """Whether the trials are gait-phase data that can be scored; ValueError if half so."""
+def _check_gait_data(trials: Sequence[Trial]) -> None:
+    """ValueError if some trials are gait-phase data that can be scored and others not."""
     need_t, need_m = (*_PHASE, "stance"), ("scored", "steady")
     gait = [all(k in t.targets for k in need_t) for t in trials]
     if not any(gait):
-        return False
+        return
     for t, g in zip(trials, gait, strict=True):
         missing = [k for k in need_t if k not in t.targets] + [
             f"mask_{k}" for k in need_m if k not in t.masks
@@ -586,7 +586,6 @@ def _check_gait_data(trials: Sequence[Trial]) -> bool:
                 f"trial {t.name!r} lacks {', '.join(missing)}; gait-phase data needs "
                 f"{', '.join(need_t)} and mask_scored, mask_steady in every trial"
             )
-    return True
 
 
 def _train_one(
