@@ -108,6 +108,12 @@ def _engines(w: GRUWeights, n: int, k: int) -> dict[str, Callable[[np.ndarray], 
     return out
 
 
+def _product_flop(hidden: int, n_inputs: int) -> int:
+    """FLOPs per stream-sample of the products :func:`_products_alone` times:
+    2·3H·(in + 1 + H) + 2·H·(in + 1) (28,160 at hidden 64, 6 inputs)."""
+    return 2 * 3 * hidden * (n_inputs + 1 + hidden) + 2 * hidden * (n_inputs + 1)
+
+
 def _products_alone(w: GRUWeights, n: int) -> Callable[[np.ndarray], object]:
     """The two products a NumPy step makes for n > 3 streams (r, z, n_h over [x; 1; h] and
     n_x over [x; 1]), same shapes and memory orders, without the gates: a lower bound on
@@ -214,22 +220,17 @@ def _goals(r: dict[tuple[int, str, str], float]) -> None:
     for text, ratio in checks:
         print(f"  {'met ' if ratio >= 1 else 'MISS'} {ratio:5.2f}  {text}")
     budget, alone = g[many, "litert step, xnnpack"] / 1.1, g[many, "numpy: product alone"]
-    rate = _PRODUCT_FLOP / alone / 1e3
+    rate = _product_flop(64, 6) / alone / 1e3
     print(f"  64 streams: the goal leaves NumPy {budget:.3f} µs a stream-sample; its two products "
           f"alone take {alone:.3f} ({rate:.0f} GFLOP/s), before any gate")  # fmt: skip
     print()
-
-
-#: FLOPs of a NumPy step's products per stream-sample at hidden 64, 6 inputs (see
-#: _products_alone): 2·3H·(in + 1 + H) + 2·H·(in + 1).
-_PRODUCT_FLOP = 2 * 192 * 71 + 2 * 64 * 7
 
 
 def _run_speed() -> None:
     """GRU.run over a recording: x real time for 1 stream and for 64 trials batched; and
     what 64 trials at the goal would ask of this core's float32 products."""
     peak = _peak_gflops()
-    need = _PRODUCT_FLOP * 100 * 100_000 / 1e9
+    need = _product_flop(64, 6) * 100 * 100_000 / 1e9
     print(f"this core's float32 peak (OpenBLAS sgemm 2048², one thread): {peak:.0f} GFLOP/s; "
           f"run x 64 at 100,000x needs {need:.0f} GFLOP/s for its products alone")  # fmt: skip
     w = GRUWeights.random(6, 64, 3, seed=64)
