@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 
 from edge.dataset import Trial, load_dataset, subject_key  # noqa: E402
 from edge.evaluate import evaluate, make_detector, metric_table, model_outputs  # noqa: E402
-from edge.metrics import inside, match_events, scored_intervals  # noqa: E402
+from edge.events import GaitEvent, events_to_arrays  # noqa: E402
+from edge.metrics import EventScores, event_scores, inside, match_events, scored_intervals  # noqa: E402
 from edge.model_file import Model, load_model, write_card  # noqa: E402
 from edge.train import IPOL_CITATION, fold_dirs  # noqa: E402
 from firmware_bridge.recording import find_ipol_dir  # noqa: E402
@@ -59,9 +60,10 @@ LIMITS = [
     "augmented; either foot works: mirrored in training).",
     "100 Hz only; another rate must be resampled (the model counts samples, not seconds).",
     "Events are scored within 60 ms against hand-checked labels at 10 ms resolution; the "
-    "labelled instant itself sits differently in each subject's signal (each subject's mean "
-    "heel-strike error: 'Where it goes wrong'), which bounds the timing error a model can "
-    "reach.",
+    "labelled heel-strike instant sits differently in each recording's signal (a constant "
+    "per recording: the label's placement or the sensor's fit), and in two recordings well "
+    "after the landing ('Where it goes wrong': with each recording's own offset taken out "
+    "the timing error would be under the 7 ms bar).",
     "The closing step of a walk carries the most heel-strike errors ('Where it goes wrong') "
     "and, with the first step, most of the phase error.",
     "Design choices (hidden size, epochs, detector rule) were made looking at fold 1's "
@@ -152,44 +154,115 @@ def untouched(folds: list[Model], trials: list[Trial]) -> tuple[list[str], dict]
     return design, res
 
 
-def heel_strike_breakdown(folds: list[Model], trials: list[Trial]) -> dict:
-    """Each fold model on its held-out subjects: heel strikes missed or > 30 ms off, by
-    where they fall ("first" / "last" scored heel strike of a trial, "turn" within 1.5 s of
-    where a scored run meets the turn, "mid"), and per subject the mean signed error."""
+def fold_events(folds: list[Model], trials: list[Trial]) -> list[tuple[Trial, list[GaitEvent]]]:
+    """Each fold model (int8) on its held-out subjects: every recording with the events the
+    streaming detector reports on it."""
+    runs = []
+    for m in folds:
+        mine = [t for t in trials if t.subject in held_out(m)]
+        names = [c.name for c in m.outputs]
+        for t, y in zip(mine, model_outputs(m, mine, "int8"), strict=True):
+            pc, ps, st = (y[:, names.index(k)] for k in ("phase_cos", "phase_sin", "stance"))
+            runs.append((t, make_detector(m, t.sample_rate_hz).detect(t.counter, pc, ps, st)))
+    return runs
+
+
+def heel_strike_breakdown(runs: list[tuple[Trial, list[GaitEvent]]]) -> dict:
+    """Heel strikes missed or > 30 ms off, by where they fall ("first" / "last" scored heel
+    strike of a trial, "turn" within 1.5 s of where a scored run meets the turn, "mid"),
+    and per subject the mean signed error."""
     n: dict[str, int] = {}
     bad: dict[str, int] = {}
     signed: dict[str, list[float]] = {}
-    for m in folds:
-        mine = [t for t in trials if t.subject in held_out(m)]
-        for t, y in zip(mine, model_outputs(m, mine, "int8"), strict=True):
-            names = [c.name for c in m.outputs]
-            pc, ps, st = (y[:, names.index(k)] for k in ("phase_cos", "phase_sin", "stance"))
-            ev = make_detector(m, t.sample_rate_hz).detect(t.counter, pc, ps, st)
-            hs = np.array([e.counter_at for e in ev if e.kind == "HS"])
-            true = t.events["heel_strike"].astype(float)
-            iv = scored_intervals(t.counter, t.masks["scored"])
-            tin = inside(true, iv)
-            idx = np.flatnonzero(tin)
-            match = match_events(hs, true, 6)
-            err = dict(zip(match.pairs[:, 1].tolist(), match.errors.tolist(), strict=True))
-            for j in idx:
-                pos = int(np.searchsorted(idx, j))
-                # scored runs end at the turn (or a long gap) inside a trial: the walk's own
-                # start and end are "first" and "last" steps, not the turn
-                k = np.searchsorted(iv[:, 0], true[j], side="right") - 1
-                near_turn = (k > 0 and true[j] - iv[k, 0] < 150) or (
-                    k < len(iv) - 1 and iv[k, 1] - true[j] < 150
-                )
-                where = ("first" if pos == 0 else "last" if pos == len(idx) - 1
-                         else "turn" if near_turn else "mid")  # fmt: skip
-                n[where] = n.get(where, 0) + 1
-                e = err.get(int(j))
-                if e is None or abs(e) * 10 > 30:
-                    bad[where] = bad.get(where, 0) + 1
-                if e is not None:
-                    signed.setdefault(t.subject, []).append(e * 10)
+    for t, ev in runs:
+        hs, _ = events_to_arrays(ev, "HS")
+        true = t.events["heel_strike"].astype(float)
+        iv = scored_intervals(t.counter, t.masks["scored"])
+        tin = inside(true, iv)
+        idx = np.flatnonzero(tin)
+        match = match_events(hs, true, 6)
+        err = dict(zip(match.pairs[:, 1].tolist(), match.errors.tolist(), strict=True))
+        for j in idx:
+            pos = int(np.searchsorted(idx, j))
+            # scored runs end at the turn (or a long gap) inside a trial: the walk's own
+            # start and end are "first" and "last" steps, not the turn
+            k = np.searchsorted(iv[:, 0], true[j], side="right") - 1
+            near_turn = (k > 0 and true[j] - iv[k, 0] < 150) or (
+                k < len(iv) - 1 and iv[k, 1] - true[j] < 150
+            )
+            where = ("first" if pos == 0 else "last" if pos == len(idx) - 1
+                     else "turn" if near_turn else "mid")  # fmt: skip
+            n[where] = n.get(where, 0) + 1
+            e = err.get(int(j))
+            if e is None or abs(e) * 10 > 30:
+                bad[where] = bad.get(where, 0) + 1
+            if e is not None:
+                signed.setdefault(t.subject, []).append(e * 10)
     means = {s: float(np.mean(v)) for s, v in signed.items()}
     return {"n": n, "bad": bad, "mean_error_ms": means}
+
+
+def _median_offset(pred: np.ndarray, true: np.ndarray, reach: float = 15.0) -> float:
+    """Median over ``true`` of (nearest prediction − true event) [samples], over the events
+    with a prediction within ``reach`` samples; NaN when none has."""
+    if not len(pred) or not len(true):
+        return float("nan")
+    d = pred[np.argmin(np.abs(pred[None, :] - true[:, None]), axis=1)] - true
+    d = d[np.abs(d) <= reach]
+    return float(np.median(d)) if d.size else float("nan")
+
+
+def impact_offset(t: Trial) -> float:
+    """Model-free: median over the trial's scored heel-strike labels of (the sharpest
+    acceleration change within ±100 ms − the label) [ms]: where the landing's impact sits
+    against the label in the raw signal (windows with a lost sample skipped)."""
+    true = t.events["heel_strike"]
+    true = true[inside(true, scored_intervals(t.counter, t.masks["scored"]))]
+    out = []
+    for h in true:
+        k = int(np.searchsorted(t.counter, h))
+        if k < 10 or k + 10 >= len(t) or t.counter[k + 10] - t.counter[k - 10] != 20:
+            continue
+        jump = np.linalg.norm(np.diff(t.imu[k - 10 : k + 11, :3], axis=0), axis=1)
+        out.append(t.counter[k - 10] + int(np.argmax(jump)) + 0.5 - h)
+    return float(np.median(out)) * 10 if out else float("nan")
+
+
+def label_audit(runs: list[tuple[Trial, list[GaitEvent]]]) -> dict:
+    """Per recording, the median offset (detector − label) of its heel strikes and of its
+    toe-offs [ms]; the recordings whose heel-strike labels as a whole sit ≥ 40 ms from the
+    detector while their toe-off labels agree with it (≤ 10 ms); the pooled heel-strike
+    scores without those recordings, and with each recording's own median heel-strike
+    offset taken out (an oracle: no detector knows it)."""
+    per: dict[tuple[str, str], tuple[float, float]] = {}
+    kept = EventScores()
+    oracle = EventScores()
+    every = EventScores()
+    flagged = []
+    for t, ev in runs:
+        hs_at, hs_rep = events_to_arrays(ev, "HS")
+        to_at, _ = events_to_arrays(ev, "TO")
+        iv = scored_intervals(t.counter, t.masks["scored"])
+        true_hs, true_to = t.events["heel_strike"], t.events["toe_off"]
+        hs_off = _median_offset(hs_at, true_hs[inside(true_hs, iv)])
+        to_off = _median_offset(to_at, true_to[inside(true_to, iv)])
+        per[(t.name, t.side)] = (hs_off * 10, to_off * 10)
+        scores = event_scores(hs_at, hs_rep, true_hs, iv)
+        every += scores
+        if abs(hs_off) >= 4 and abs(to_off) <= 1:
+            flagged.append((t.name, t.side, t.subject))
+        else:
+            kept += scores
+        if np.isfinite(hs_off):
+            oracle += event_scores(hs_at - hs_off, hs_rep, true_hs, iv)
+    impact = {(t.name, t.side): impact_offset(t) for t, _ in runs}
+    done = {(n, side) for n, side, _ in flagged}
+    same_subject = {
+        f: [v[0] for k, v in per.items() if k[0].split("-")[0] == f[2] and k not in done]
+        for f in flagged
+    }
+    return {"per": per, "flagged": flagged, "same_subject": same_subject, "impact": impact,
+            "all": every, "kept": kept, "oracle": oracle}  # fmt: skip
 
 
 def outside_trial(model: Model, trials: list[Trial], data: Path) -> dict:
@@ -214,7 +287,52 @@ def outside_trial(model: Model, trials: list[Trial], data: Path) -> dict:
     return {"events": n_out, "near_label": n_near, "labelled": n_labelled}
 
 
-def found_lines(design: list[str], rest: dict, hs: dict, out: dict) -> list[str]:
+def _hs(s: EventScores) -> str:
+    return (f"recall {s.recall:.2%}, precision {s.precision:.2%}, MAE {s.mae_ms:.1f} ms, "
+            f"{s.recall_30ms:.2%} within 30 ms")  # fmt: skip
+
+
+def audit_lines(audit: dict) -> list[str]:
+    per, flagged, impact = audit["per"], audit["flagged"], audit["impact"]
+    every, kept, oracle = audit["all"], audit["kept"], audit["oracle"]
+    others = [v[0] for k, v in per.items() if (*k, k[0].split("-")[0]) not in flagged]
+    typical = float(np.nanmedian([v for k, v in impact.items()
+                                  if (*k, k[0].split("-")[0]) not in flagged]))  # fmt: skip
+    lines = [
+        f"- Where the labels sit. Per recording, the median offset (detector − label) of its "
+        f"heel strikes lies within {np.nanmin(others):+.0f} … {np.nanmax(others):+.0f} ms in "
+        f"{len(others)} of the {len(per)} recordings."
+    ]
+    if flagged:
+        names = ", ".join(f"{n} {side}" for n, side, _ in flagged)
+        hs = ", ".join(f"{per[(n, side)][0]:+.0f}" for n, side, _ in flagged)
+        to = ", ".join(f"{per[(n, side)][1]:+.0f}" for n, side, _ in flagged)
+        imp = ", ".join(f"{impact[(n, side)]:+.0f}" for n, side, _ in flagged)
+        mates = [v for f in flagged for v in audit["same_subject"][f]]
+        missed = every.n_true - every.n_matched - (kept.n_true - kept.n_matched)
+        lines[0] += (
+            f" In {names} the heel-strike labels sit later than the detector's heel "
+            f"strikes (median {hs} ms), while the "
+            f"same recordings' toe-off labels agree with the detector ({to} ms) and so do "
+            f"the same subject's other recordings' heel strikes ({min(mates):+.0f} … "
+            f"{max(mates):+.0f} ms). The raw signal points the same way: "
+            f"the sharpest acceleration change (the landing's impact) lies {imp} ms from "
+            f"those labels against a median {typical:+.0f} ms in every other recording. "
+            f"These {len(flagged)} recordings hold {missed} of the "
+            f"{every.n_true - every.n_matched} missed heel strikes; the bars above count "
+            f"them; without them, heel strikes: {_hs(kept)}."
+        )
+    lines.append(
+        f"- Each recording's own median heel-strike offset taken out (an oracle: no "
+        f"detector knows it): {_hs(oracle)}, against {_hs(every)}. Most of the timing error "
+        "above the 7 ms bar is a constant per recording (how the label sits in that "
+        "recording's signal, or how the sensor sat on that shoe); what stays missed are "
+        "single steps more than 60 ms off."
+    )
+    return lines
+
+
+def found_lines(design: list[str], rest: dict, hs: dict, audit: dict, out: dict) -> list[str]:
     n, bad = hs["n"], hs["bad"]
     means = hs["mean_error_ms"]
     lo, hi = min(means, key=means.get), max(means, key=means.get)
@@ -234,6 +352,7 @@ def found_lines(design: list[str], rest: dict, hs: dict, out: dict) -> list[str]
         "within 1.5 s of the U-turn). Subjects have their own offsets: mean signed error "
         f"(detector − label) from {means[lo]:+.1f} ms (subject {lo}) to {means[hi]:+.1f} ms "
         f"(subject {hi}).",
+        *audit_lines(audit),
         f"- Outside TrialBoundaries (no targets there: nothing trained or scored) the model "
         f"runs as everywhere else. The data labels {out['labelled']} footstep events there "
         f"(subjects step before and after the timed walk); the detector reported "
@@ -256,10 +375,12 @@ def main() -> int:
     trials = load_dataset(data)
     folds = fold_models()
     design, rest = untouched(folds, trials)
+    runs = fold_events(folds, trials)
     found = found_lines(
         design,
         rest,
-        heel_strike_breakdown(folds, trials),
+        heel_strike_breakdown(runs),
+        label_audit(runs),
         outside_trial(load_model(MODEL), trials, data),
     )
     meta["reports"] = REPORTS
