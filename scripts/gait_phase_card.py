@@ -318,9 +318,9 @@ def audit_lines(audit: dict) -> list[str]:
             f"{max(mates):+.0f} ms). The raw signal points the same way: "
             f"the sharpest acceleration change (the landing's impact) lies {imp} ms from "
             f"those labels against a median {typical:+.0f} ms in every other recording. "
-            f"These {len(flagged)} recordings hold {missed} of the "
-            f"{every.n_true - every.n_matched} missed heel strikes; the bars above count "
-            f"them; without them, heel strikes: {_hs(kept)}."
+            f"Of the {every.n_true - every.n_matched} missed heel strikes, {missed} are "
+            f"in {names}; the bars above count them; without {names}, heel strikes: "
+            f"{_hs(kept)}."
         )
     lines.append(
         f"- Each recording's own median heel-strike offset taken out (an oracle: no "
