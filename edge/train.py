@@ -227,6 +227,23 @@ def _target_scale(
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def input_scale(
+    x: Sequence[npt.NDArray[np.float32]], mirror: bool
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Input normalisation ``(mean, std)``, each (6,) float32, over the trials' IMU arrays
+    ``x`` (n, 6). With ``mirror`` the channels that mirroring flips get mean 0 and their
+    root mean square as the scale, so a mirrored window is normalised alike."""
+    allx = np.concatenate(x).astype(np.float64)
+    mean = allx.mean(axis=0).astype(np.float32)
+    std = allx.std(axis=0).astype(np.float32)
+    if mirror:
+        mean = np.where(_MIRROR < 0, 0.0, mean).astype(np.float32)
+        std = np.sqrt((allx**2).mean(axis=0)).astype(np.float32) * (_MIRROR < 0) + std * (
+            _MIRROR > 0
+        )
+    return mean, np.maximum(std, 1e-6).astype(np.float32)
+
+
 class _Windows:
     """Random augmented training windows drawn from the trials (NumPy, then torch)."""
 
@@ -327,16 +344,7 @@ def train(
     torch.set_num_threads(1)
     names, kinds = target_kinds(trials)
     windows = _Windows(trials, names, cfg)
-    allx = np.concatenate(windows.x).astype(np.float64)
-    mean = allx.mean(axis=0).astype(np.float32)
-    std = allx.std(axis=0).astype(np.float32)
-    # mirrored windows see the mirrored channels: keep the normalisation symmetric
-    if cfg.mirror:
-        mean = np.where(_MIRROR < 0, 0.0, mean).astype(np.float32)
-        std = np.sqrt((allx**2).mean(axis=0)).astype(np.float32) * (_MIRROR < 0) + std * (
-            _MIRROR > 0
-        )
-    std = np.maximum(std, 1e-6).astype(np.float32)
+    mean, std = input_scale(windows.x, cfg.mirror)
 
     gru = nn.GRU(6, cfg.hidden, cfg.layers, batch_first=True)
     head = nn.Linear(cfg.hidden, len(names))

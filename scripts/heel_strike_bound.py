@@ -9,8 +9,10 @@ shipped model (``gaitedge train --folds 7``); only what the network may see chan
   sample is the stance of the sample L before it), so it has seen L samples past each
   landing before it must call it; the detector dates the edge back by L samples
   (``stance_offset_samples = 0.5 − L``) and so reports every event L samples later;
-- ``bidir``: a bidirectional GRU over the whole recording, past and future: an offline
-  bound on any detector built on this data, labels and recipe (no delay to speak of).
+- ``bidir``: a bidirectional GRU over the whole recording, past and future, scored
+  offline through the same detector (no delay to speak of): what this recipe reaches
+  when the future is no object. Trained like the rest, except that the last ``burn_in``
+  samples of a window carry no loss either (they have no future).
 
 Run from the repository root, one step per process (folds spread over cores by hand;
 each fold model takes 5 min (lag) or 10 min (bidir) on one core here)::
@@ -25,6 +27,7 @@ recordings ($GAITEDGE_IPOL_DIR or ../shared/data/ipol-gait) and ``pip install -e
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -34,9 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-import edge.events as events  # noqa: E402
 from edge.dataset import Trial, load_dataset, split_by_subject  # noqa: E402
-from edge.evaluate import evaluate  # noqa: E402
+from edge.evaluate import evaluate, make_detector  # noqa: E402
 from edge.metrics import phase_from_cos_sin, pooled_scores, score_trial  # noqa: E402
 from edge.model_file import load_model  # noqa: E402
 from edge.train import TrainConfig, fold_dirs, save_trained, train  # noqa: E402
@@ -66,12 +68,11 @@ def train_lag(out: Path, lag: int, folds: list[int]) -> None:
     if lag < 1:
         sys.exit(f"lag is {lag}; give L >= 1 (the shipped fold models are lag 0)")
     trials = _trials()
-    for t in trials:
-        late = np.full_like(t.targets["stance"], np.nan)
-        late[lag:] = t.targets["stance"][:-lag]
+    for t in trials:  # the stance of counter c - L at counter c (NaN where that was lost)
+        src = np.searchsorted(t.counter, t.counter - lag).clip(0, len(t) - 1)
+        late = t.targets["stance"][src].copy()
+        late[t.counter[src] != t.counter - lag] = np.nan
         t.targets["stance"] = late
-    # save_trained writes the detector settings from this dict into model.json
-    events.GAIT_PHASE_DETECTOR["stance_offset_samples"] = 0.5 - lag
     cfg = TrainConfig()
     splits = _splits(trials)
     for k in folds:
@@ -79,8 +80,12 @@ def train_lag(out: Path, lag: int, folds: list[int]) -> None:
         t0 = time.perf_counter()
         result = train(tr, cfg)
         held = sorted({t.subject for t in va})
-        save_trained(out / f"lag-{lag}" / "cv" / f"fold-{k}", result, tr, cfg,
-                     name=f"lag-{lag}-fold-{k}", validation_subjects=held)  # fmt: skip
+        d = save_trained(out / f"lag-{lag}" / "cv" / f"fold-{k}", result, tr, cfg,
+                         name=f"lag-{lag}-fold-{k}", validation_subjects=held)  # fmt: skip
+        # the detector dates each stance edge back by L samples
+        meta = json.loads((d / "model.json").read_text())
+        meta["detector"]["stance_offset_samples"] = 0.5 - lag
+        (d / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
         print(f"lag {lag} fold {k}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 
@@ -90,7 +95,7 @@ def train_bidir(out: Path, folds: list[int]) -> None:
     import torch
     from torch import nn
 
-    from edge.train import _MIRROR, _steps_per_epoch, _target_scale, _Windows, target_kinds
+    from edge.train import _steps_per_epoch, _target_scale, _Windows, input_scale, target_kinds
 
     cfg = TrainConfig()
     splits = _splits(_trials())
@@ -101,9 +106,7 @@ def train_bidir(out: Path, folds: list[int]) -> None:
         torch.set_num_threads(1)
         names, kinds = target_kinds(tr)
         win = _Windows(tr, names, cfg)
-        allx = np.concatenate(win.x).astype(np.float64)
-        mean = np.where(_MIRROR < 0, 0.0, allx.mean(0)).astype(np.float32)
-        std = np.where(_MIRROR < 0, np.sqrt((allx**2).mean(0)), allx.std(0)).astype(np.float32)
+        mean, std = input_scale(win.x, cfg.mirror)
         gru = nn.GRU(6, cfg.hidden, cfg.layers, batch_first=True, bidirectional=True)
         head = nn.Linear(2 * cfg.hidden, len(names))
         params = list(gru.parameters()) + list(head.parameters())
@@ -149,16 +152,16 @@ OUTPUTS = ("phase_cos", "phase_sin", "stance")
 def _bidir_scores(out: Path, trials: list[Trial]) -> dict | None:
     files = sorted((out / "bidir").glob("fold-*.npz"))
     if len(files) != FOLDS:
+        print(f"bidir: {len(files)} of {FOLDS} folds; skipped", file=sys.stderr)
         return None
+    shipped = load_model(fold_dirs(SHIPPED)[0])  # the shipped detector settings
     by_key = {f"{t.name}|{t.side}": t for t in trials}
     scored = []
     for f in files:
         with np.load(f) as z:
             for key in z.files:
                 t, (pc, ps, st) = by_key[key], z[key].T
-                detector = events.GaitEventDetector(
-                    sampling_rate_hz=t.sample_rate_hz, **events.GAIT_PHASE_DETECTOR
-                )
+                detector = make_detector(shipped, t.sample_rate_hz)
                 scored.append(score_trial(
                     t.subject, t.counter, phase_from_cos_sin(pc, ps),
                     phase_from_cos_sin(t.targets["phase_cos"], t.targets["phase_sin"]),
@@ -174,7 +177,9 @@ def score(out: Path) -> None:
     """The table: each complete row (all folds present), pooled over the 14 subjects."""
     trials = _trials()
     rows: dict[str, dict] = {}
-    lags = sorted(out.glob("lag-*"), key=lambda p: int(p.name.split("-")[1]))
+    lags = sorted(
+        (p for p in out.glob("lag-*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:])
+    )
     for name, root in [("lag-0 (shipped, causal)", SHIPPED)] + [(p.name, p) for p in lags]:
         dirs = fold_dirs(root)
         if len(dirs) != FOLDS:
@@ -205,7 +210,7 @@ def score(out: Path) -> None:
 
 def main() -> None:
     args = sys.argv[1:]
-    if len(args) >= 2 and args[0] == "lag":
+    if len(args) >= 3 and args[0] == "lag":
         train_lag(Path(args[1]), int(args[2]), [int(a) for a in args[3:]] or list(range(1, 8)))
     elif len(args) >= 2 and args[0] == "bidir":
         train_bidir(Path(args[1]), [int(a) for a in args[2:]] or list(range(1, 8)))
