@@ -60,14 +60,15 @@ LIMITS = [
     "augmented; either foot works: mirrored in training).",
     "100 Hz only; another rate must be resampled (the model counts samples, not seconds).",
     "Events are scored within 60 ms against hand-checked labels at 10 ms resolution; the "
-    "labelled heel-strike instant sits differently in each recording's signal (a constant "
-    "per recording: the label's placement or the sensor's fit), and in two recordings well "
-    "after the landing ('Where it goes wrong': with each recording's own offset taken out "
-    "the timing error would be under the 7 ms bar).",
-    "Heel strikes miss issue 4's bars (see Bars). Seeing 20 or 40 ms past the landing "
-    "(which the 25 ms delay bar does not allow) does not buy them, and even a bidirectional "
-    "model that sees the whole walk (offline) misses the 30 ms bar: "
-    "scripts/heel_strike_bound.py, its table in the README.",
+    "labelled heel-strike instant sits differently in each recording's signal (an offset "
+    "that holds within a recording but not across a subject's recordings), and in two "
+    "recordings well after the detector's heel strike ('Where it goes wrong': moved by "
+    "that offset in hindsight, the labels would be timed under the 7 ms bar).",
+    "Heel strikes miss issue 4's bars (see Bars). A causal model trained to see 20 or 40 ms "
+    "past the landing (which the 25 ms delay bar does not allow) does not reach them "
+    "either; a bidirectional model that sees the whole walk (offline, one run) reaches "
+    "recall, precision and MAE, and the 30 ms bar only without the two recordings whose "
+    "labels sit late: scripts/heel_strike_bound.py, its table in the README.",
     "The closing step of a walk carries the most heel-strike errors ('Where it goes wrong') "
     "and, with the first step, most of the phase error.",
     "Design choices (hidden size, epochs, detector rule) were made looking at fold 1's "
@@ -206,14 +207,18 @@ def heel_strike_breakdown(runs: list[tuple[Trial, list[GaitEvent]]]) -> dict:
     return {"n": n, "bad": bad, "mean_error_ms": means}
 
 
-def _median_offset(pred: np.ndarray, true: np.ndarray, reach: float = 15.0) -> float:
-    """Median over ``true`` of (nearest prediction − true event) [samples], over the events
-    with a prediction within ``reach`` samples; NaN when none has."""
-    if not len(pred) or not len(true):
-        return float("nan")
+def _offsets(pred: np.ndarray, true: np.ndarray, reach: float = 15.0) -> np.ndarray:
+    """Per true event, (nearest prediction − event) [samples]; NaN where no prediction
+    lies within ``reach`` samples."""
+    if not len(pred):
+        return np.full(len(true), np.nan)
     d = pred[np.argmin(np.abs(pred[None, :] - true[:, None]), axis=1)] - true
-    d = d[np.abs(d) <= reach]
-    return float(np.median(d)) if d.size else float("nan")
+    return np.where(np.abs(d) <= reach, d, np.nan)
+
+
+def _median(v: np.ndarray) -> float:
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else float("nan")
 
 
 def impact_offset(t: Trial) -> float:
@@ -233,32 +238,51 @@ def impact_offset(t: Trial) -> float:
 
 
 def label_audit(runs: list[tuple[Trial, list[GaitEvent]]]) -> dict:
-    """Per recording, the median offset (detector − label) of its heel strikes and of its
-    toe-offs [ms]; the recordings whose heel-strike labels as a whole sit ≥ 40 ms from the
-    detector while their toe-off labels agree with it (≤ 10 ms); the pooled heel-strike
-    scores without those recordings, and with each recording's own median heel-strike
-    offset taken out (an oracle: no detector knows it)."""
+    """Where the heel-strike labels sit against the detector.
+
+    Per recording, the median offset (detector − label) of its scored heel strikes and of
+    its toe-offs [ms]; the recordings whose heel-strike labels as a whole sit ≥ 40 ms from
+    the detector while their toe-off labels agree with it (≤ 10 ms), with the pooled
+    heel-strike scores without them; and the heel-strike timing (MAE [ms], share within
+    30 ms) if each label were first moved by an offset learnt in hindsight from *other*
+    events: the median offset of its recording's other heel strikes ("recording"), or
+    of the same subject's other recordings ("subject")."""
     per: dict[tuple[str, str], tuple[float, float]] = {}
-    kept = EventScores()
-    oracle = EventScores()
-    every = EventScores()
+    kept, every = EventScores(), EventScores()
     flagged = []
+    rec = []
     for t, ev in runs:
         hs_at, hs_rep = events_to_arrays(ev, "HS")
         to_at, _ = events_to_arrays(ev, "TO")
         iv = scored_intervals(t.counter, t.masks["scored"])
         true_hs, true_to = t.events["heel_strike"], t.events["toe_off"]
-        hs_off = _median_offset(hs_at, true_hs[inside(true_hs, iv)])
-        to_off = _median_offset(to_at, true_to[inside(true_to, iv)])
+        true_in = true_hs[inside(true_hs, iv)].astype(float)
+        d = _offsets(hs_at, true_in)
+        hs_off = _median(d)
+        to_off = _median(_offsets(to_at, true_to[inside(true_to, iv)].astype(float)))
         per[(t.name, t.side)] = (hs_off * 10, to_off * 10)
+        rec.append((t, hs_at, true_in, d))
         scores = event_scores(hs_at, hs_rep, true_hs, iv)
         every += scores
         if abs(hs_off) >= 4 and abs(to_off) <= 1:
             flagged.append((t.name, t.side, t.subject))
         else:
             kept += scores
-        if np.isfinite(hs_off):
-            oracle += event_scores(hs_at - hs_off, hs_rep, true_hs, iv)
+    hindsight = {}
+    for kind in ("recording", "subject"):
+        errors, n = [], 0
+        for t, hs_at, true_in, d in rec:
+            if kind == "recording":
+                shift = np.array([_median(np.delete(d, i)) for i in range(len(d))])
+            else:
+                mates = [v[0] / 10 for k, v in per.items()
+                         if k[0].split("-")[0] == t.subject and k != (t.name, t.side)]  # fmt: skip
+                shift = np.full(len(d), _median(np.array(mates)))
+            shift = np.nan_to_num(shift)
+            n += len(true_in)
+            errors.append(match_events(hs_at, true_in + shift, 6).errors * 10)
+        e = np.abs(np.concatenate(errors))
+        hindsight[kind] = {"mae_ms": float(e.mean()), "within_30ms": float(np.sum(e <= 30) / n)}
     impact = {(t.name, t.side): impact_offset(t) for t, _ in runs}
     done = {(n, side) for n, side, _ in flagged}
     same_subject = {
@@ -266,7 +290,7 @@ def label_audit(runs: list[tuple[Trial, list[GaitEvent]]]) -> dict:
         for f in flagged
     }
     return {"per": per, "flagged": flagged, "same_subject": same_subject, "impact": impact,
-            "all": every, "kept": kept, "oracle": oracle}  # fmt: skip
+            "all": every, "kept": kept, "hindsight": hindsight}  # fmt: skip
 
 
 def outside_trial(model: Model, trials: list[Trial], data: Path) -> dict:
@@ -298,40 +322,45 @@ def _hs(s: EventScores) -> str:
 
 def audit_lines(audit: dict) -> list[str]:
     per, flagged, impact = audit["per"], audit["flagged"], audit["impact"]
-    every, kept, oracle = audit["all"], audit["kept"], audit["oracle"]
-    others = [v[0] for k, v in per.items() if (*k, k[0].split("-")[0]) not in flagged]
-    typical = float(np.nanmedian([v for k, v in impact.items()
-                                  if (*k, k[0].split("-")[0]) not in flagged]))  # fmt: skip
+    every, kept, hind = audit["all"], audit["kept"], audit["hindsight"]
+    done = {(n, side) for n, side, _ in flagged}
+    others = [v[0] for k, v in per.items() if k not in done]
     lines = [
         f"- Where the labels sit. Per recording, the median offset (detector − label) of its "
-        f"heel strikes lies within {np.nanmin(others):+.0f} … {np.nanmax(others):+.0f} ms in "
-        f"{len(others)} of the {len(per)} recordings."
+        f"heel strikes lies between {np.nanmin(others):+.1f} and {np.nanmax(others):+.1f} ms "
+        f"in {len(others)} of the {len(per)} recordings."
     ]
     if flagged:
         names = ", ".join(f"{n} {side}" for n, side, _ in flagged)
         hs = ", ".join(f"{per[(n, side)][0]:+.0f}" for n, side, _ in flagged)
         to = ", ".join(f"{per[(n, side)][1]:+.0f}" for n, side, _ in flagged)
         imp = ", ".join(f"{impact[(n, side)]:+.0f}" for n, side, _ in flagged)
+        rest = np.array([v for k, v in impact.items() if k not in done])
+        as_low = int(np.sum(rest <= max(impact[k] for k in done)))
         mates = [v for f in flagged for v in audit["same_subject"][f]]
         missed = every.n_true - every.n_matched - (kept.n_true - kept.n_matched)
         lines[0] += (
             f" In {names} the heel-strike labels sit later than the detector's heel "
-            f"strikes (median {hs} ms), while the "
-            f"same recordings' toe-off labels agree with the detector ({to} ms) and so do "
-            f"the same subject's other recordings' heel strikes ({min(mates):+.0f} … "
-            f"{max(mates):+.0f} ms). The raw signal points the same way: "
-            f"the sharpest acceleration change (the landing's impact) lies {imp} ms from "
-            f"those labels against a median {typical:+.0f} ms in every other recording. "
-            f"Of the {every.n_true - every.n_matched} missed heel strikes, {missed} are "
-            f"in {names}; the bars above count them; without {names}, heel strikes: "
-            f"{_hs(kept)}."
+            f"strikes (median {hs} ms), while the same recordings' toe-off labels agree "
+            f"with the detector ({to} ms) and so do the same subject's other recordings' "
+            f"heel strikes ({min(mates):+.0f} … {max(mates):+.0f} ms). In the raw signal the "
+            f"sharpest acceleration change (the landing's impact) lies {imp} ms from those "
+            f"labels against a median {np.nanmedian(rest):+.0f} ms in the other recordings, "
+            f"but {as_low} other recordings are as low: the signal alone does not single "
+            f"them out. Of the {every.n_true - every.n_matched} missed heel strikes, "
+            f"{missed} are in {names}; the bars above count them; without {names}, heel "
+            f"strikes: {_hs(kept)}."
         )
+    rec, subj = hind["recording"], hind["subject"]
     lines.append(
-        f"- Each recording's own median heel-strike offset taken out (an oracle: no "
-        f"detector knows it): {_hs(oracle)}, against {_hs(every)}. Most of the timing error "
-        "above the 7 ms bar is a constant per recording (how the label sits in that "
-        "recording's signal, or how the sensor sat on that shoe); what stays missed are "
-        "single steps more than 60 ms off."
+        f"- Heel-strike timing if each label were first moved by the median offset of its "
+        f"recording's other heel strikes (hindsight no live detector has): MAE "
+        f"{rec['mae_ms']:.1f} ms, {rec['within_30ms']:.2%} within 30 ms (as shipped: "
+        f"{every.mae_ms:.1f} ms, {every.recall_30ms:.2%}); by the median of the same "
+        f"subject's other recordings instead: {subj['mae_ms']:.1f} ms, "
+        f"{subj['within_30ms']:.2%}. Much of the timing error above the 7 ms bar is an "
+        "offset that holds within a recording but not across a subject's recordings; what "
+        "stays missed are single steps more than 60 ms off."
     )
     return lines
 

@@ -34,11 +34,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # gait_phase_card: the label audit
 
 import numpy as np  # noqa: E402
 
 from edge.dataset import Trial, load_dataset, split_by_subject  # noqa: E402
-from edge.evaluate import evaluate, make_detector  # noqa: E402
+from edge.evaluate import make_detector, model_outputs  # noqa: E402
 from edge.metrics import phase_from_cos_sin, pooled_scores, score_trial  # noqa: E402
 from edge.model_file import load_model  # noqa: E402
 from edge.train import TrainConfig, fold_dirs, save_trained, train  # noqa: E402
@@ -149,63 +150,111 @@ def train_bidir(out: Path, folds: list[int]) -> None:
 OUTPUTS = ("phase_cos", "phase_sin", "stance")
 
 
-def _bidir_scores(out: Path, trials: list[Trial]) -> dict | None:
+Run = tuple[Trial, np.ndarray, list]  # a recording, its (n, 3) outputs, its events
+
+
+def _model_runs(root: Path, trials: list[Trial]) -> list[Run] | None:
+    """Each fold model under ``root`` (int8) on its held-out recordings, with its own
+    detector settings; None unless all folds are there."""
+    dirs = fold_dirs(root)
+    if len(dirs) != FOLDS:
+        print(f"{root}: {len(dirs)} of {FOLDS} folds; skipped", file=sys.stderr)
+        return None
+    runs = []
+    for m in (load_model(d) for d in dirs):
+        held = set(m.meta["training"]["validation_subjects"])
+        mine = [t for t in trials if t.subject in held]
+        idx = [[c.name for c in m.outputs].index(n) for n in OUTPUTS]
+        for t, y in zip(mine, model_outputs(m, mine, "int8"), strict=True):
+            pc, ps, st = y[:, idx].T
+            runs.append(
+                (t, y[:, idx], make_detector(m, t.sample_rate_hz).detect(t.counter, pc, ps, st))
+            )
+    return runs
+
+
+def _bidir_runs(out: Path, trials: list[Trial]) -> list[Run] | None:
+    """The bidirectional outputs saved by ``bidir``, through the shipped detector."""
     files = sorted((out / "bidir").glob("fold-*.npz"))
     if len(files) != FOLDS:
         print(f"bidir: {len(files)} of {FOLDS} folds; skipped", file=sys.stderr)
         return None
-    shipped = load_model(fold_dirs(SHIPPED)[0])  # the shipped detector settings
+    shipped = load_model(fold_dirs(SHIPPED)[0])
     by_key = {f"{t.name}|{t.side}": t for t in trials}
-    scored = []
+    runs = []
     for f in files:
         with np.load(f) as z:
             for key in z.files:
-                t, (pc, ps, st) = by_key[key], z[key].T
-                detector = make_detector(shipped, t.sample_rate_hz)
-                scored.append(score_trial(
-                    t.subject, t.counter, phase_from_cos_sin(pc, ps),
-                    phase_from_cos_sin(t.targets["phase_cos"], t.targets["phase_sin"]),
-                    t.masks["scored"], t.masks["steady"],
-                    detector.detect(t.counter, pc, ps, st),
-                    t.events["heel_strike"], t.events["toe_off"],
-                    sample_rate_hz=t.sample_rate_hz,
-                ))  # fmt: skip
-    return pooled_scores(scored)
+                t, y = by_key[key], z[key]
+                ev = make_detector(shipped, t.sample_rate_hz).detect(t.counter, *y.T)
+                runs.append((t, y, ev))
+    return runs
+
+
+def _pooled(runs: list[Run]) -> dict:
+    return pooled_scores(
+        score_trial(
+            t.subject, t.counter, phase_from_cos_sin(y[:, 0], y[:, 1]),
+            phase_from_cos_sin(t.targets["phase_cos"], t.targets["phase_sin"]),
+            t.masks["scored"], t.masks["steady"], ev,
+            t.events["heel_strike"], t.events["toe_off"], sample_rate_hz=t.sample_rate_hz,
+        )
+        for t, y, ev in runs
+    )  # fmt: skip
+
+
+def _cells(r: dict) -> str:
+    return " | ".join(
+        "–" if np.isnan(r[k])
+        else f"{r[k]:.2%}" if k in ("hs_recall", "hs_precision", "hs_recall_30ms")
+        else f"{r[k]:.2f}" if k == "phase_rmse_pct"
+        else f"{r[k]:.1f}"
+        for k in KEYS
+    )  # fmt: skip
 
 
 def score(out: Path) -> None:
-    """The table: each complete row (all folds present), pooled over the 14 subjects."""
+    """The tables: each complete row (all folds present), pooled over the 14 subjects;
+    then the same without the recordings the card's label audit flags, and heel strikes
+    missed or > 30 ms off by where they fall in the walk (the card's breakdown)."""
+    import gait_phase_card as card
+
     trials = _trials()
-    rows: dict[str, dict] = {}
+    rows: dict[str, list[Run]] = {}
     lags = sorted(
         (p for p in out.glob("lag-*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:])
     )
     for name, root in [("lag-0 (shipped, causal)", SHIPPED)] + [(p.name, p) for p in lags]:
-        dirs = fold_dirs(root)
-        if len(dirs) != FOLDS:
-            print(f"{name}: {len(dirs)} of {FOLDS} folds; skipped", file=sys.stderr)
-            continue
-        models = [load_model(d) for d in dirs]
-        rows[f"{name}, int8"] = evaluate(models, trials, variants=("int8",), held_out=True)[
-            "pooled"
-        ]
-    bidir = _bidir_scores(out, trials)
+        runs = _model_runs(root, trials)
+        if runs is not None:
+            rows[f"{name}, int8"] = runs
+    bidir = _bidir_runs(out, trials)
     if bidir is not None:
-        bidir["event_delay_p95_ms"] = float("nan")  # offline: it saw the whole recording
         rows["bidir (offline), float"] = bidir
+    shipped = next(iter(rows.values()))
+    flagged = {(n, side) for n, side, _ in card.label_audit(
+        [(t, ev) for t, _, ev in shipped])["flagged"]}  # fmt: skip
     head = ["HS recall", "HS prec.", "HS MAE ms", "HS ≤30 ms", "delay p95 ms", "TO MAE ms",
             "phase RMSE %"]  # fmt: skip
-    print("| model | " + " | ".join(head) + " |")
-    print("|---|" + "---:|" * len(head))
-    for name, r in rows.items():
-        cells = [
-            "–" if np.isnan(r[k])
-            else f"{r[k]:.2%}" if k in ("hs_recall", "hs_precision", "hs_recall_30ms")
-            else f"{r[k]:.2f}" if k == "phase_rmse_pct"
-            else f"{r[k]:.1f}"
-            for k in KEYS
-        ]  # fmt: skip
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    without = ", ".join(f"{n} {side}" for n, side in sorted(flagged))
+    subsets = (("all recordings", lambda t: True),
+               (f"without {without}", lambda t: (t.name, t.side) not in flagged))  # fmt: skip
+    for title, keep in subsets:
+        print(f"\n{title}:\n\n| model | " + " | ".join(head) + " |")
+        print("|---|" + "---:|" * len(head))
+        for name, runs in rows.items():
+            r = _pooled([run for run in runs if keep(run[0])])
+            if name.startswith("bidir"):
+                r["event_delay_p95_ms"] = float("nan")  # offline: it saw the whole recording
+            print(f"| {name} | {_cells(r)} |")
+    places = ("first", "last", "turn", "mid")
+    print("\nheel strikes missed or > 30 ms off (all recordings), by where they fall:\n")
+    print("| model | " + " | ".join(places) + " |")
+    print("|---|" + "---:|" * len(places))
+    for name, runs in rows.items():
+        b = card.heel_strike_breakdown([(t, ev) for t, _, ev in runs])
+        print(f"| {name} | " + " | ".join(
+            f"{b['bad'].get(w, 0)} of {b['n'].get(w, 0)}" for w in places) + " |")  # fmt: skip
 
 
 def main() -> None:
