@@ -382,7 +382,7 @@ def found_lines(design: list[str], rest: dict, hs: dict, audit: dict, out: dict)
         f"{rest['to_recall_30ms']:.2%} within 30 ms, MAE {rest['to_mae_ms']:.1f} ms; delay p95 "
         f"{rest['event_delay_p95_ms']:.0f} ms.",
         f'- Heel strikes missed or more than 30 ms off, by where they fall: {cells} ("turn": '
-        "within 1.5 s of the U-turn). Subjects have their own offsets: mean signed error "
+        "within 1.5 s of the U-turn). Mean signed error per subject "
         f"(detector − label) from {means[lo]:+.1f} ms (subject {lo}) to {means[hi]:+.1f} ms "
         f"(subject {hi}).",
         *audit_lines(audit),
