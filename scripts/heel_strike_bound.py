@@ -81,8 +81,8 @@ def train_lag(out: Path, lag: int, folds: list[int]) -> None:
         t0 = time.perf_counter()
         result = train(tr, cfg)
         held = sorted({t.subject for t in va})
-        d = save_trained(out / f"lag-{lag}" / "cv" / f"fold-{k}", result, tr, cfg,
-                         name=f"lag-{lag}-fold-{k}", validation_subjects=held)  # fmt: skip
+        d = out / f"lag-{lag}" / "cv" / f"fold-{k}"
+        save_trained(d, result, tr, cfg, name=f"lag-{lag}-fold-{k}", validation_subjects=held)
         # the detector dates each stance edge back by L samples
         meta = json.loads((d / "model.json").read_text())
         meta["detector"]["stance_offset_samples"] = 0.5 - lag
