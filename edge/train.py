@@ -62,6 +62,8 @@ __all__ = [
     "TrainResult",
     "fit",
     "fold_dirs",
+    "input_scale",
+    "masked_loss",
     "phase_training_targets",
     "save_trained",
     "score_folds",
@@ -244,6 +246,23 @@ def input_scale(
     return mean, np.maximum(std, 1e-6).astype(np.float32)
 
 
+def masked_loss(out: Any, y: Any, is_logit: Any) -> Any:
+    """Training loss (torch): binary cross-entropy on logit targets, squared error on the
+    (standardised) others, averaged over the defined (not NaN) entries of ``y``.
+
+    ``out``, ``y`` : (batch, window, n_targets) tensors; ``is_logit`` : (n_targets,) bool.
+    """
+    import torch
+    from torch import nn
+
+    have = ~torch.isnan(y)
+    y0 = torch.nan_to_num(y)
+    se = (out - y0) ** 2
+    bce = nn.functional.binary_cross_entropy_with_logits(out, y0, reduction="none")
+    per = torch.where(is_logit, bce, se) * have
+    return per.sum() / have.sum().clamp(min=1)
+
+
 class _Windows:
     """Random augmented training windows drawn from the trials (NumPy, then torch)."""
 
@@ -365,13 +384,7 @@ def train(
             xb, yb = windows.batch()
             x = (torch.from_numpy(xb) - mean_t) / std_t
             y = (torch.from_numpy(yb) - y_mean_t) / y_std_t
-            out = head(gru(x)[0])
-            have = ~torch.isnan(y)
-            y0 = torch.nan_to_num(y)
-            se = (out - y0) ** 2
-            bce = nn.functional.binary_cross_entropy_with_logits(out, y0, reduction="none")
-            per = torch.where(is_logit, bce, se) * have
-            loss = per.sum() / have.sum().clamp(min=1)
+            loss = masked_loss(head(gru(x)[0]), y, is_logit)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(params, 1.0)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))  # gait_phase_card: the label audit
 import numpy as np  # noqa: E402
 
 from edge.dataset import Trial, load_dataset, split_by_subject  # noqa: E402
-from edge.evaluate import make_detector, model_outputs  # noqa: E402
+from edge.evaluate import activate, make_detector, model_outputs  # noqa: E402
 from edge.metrics import phase_from_cos_sin, pooled_scores, score_trial  # noqa: E402
 from edge.model_file import load_model  # noqa: E402
 from edge.train import TrainConfig, fold_dirs, save_trained, train  # noqa: E402
@@ -96,7 +96,14 @@ def train_bidir(out: Path, folds: list[int]) -> None:
     import torch
     from torch import nn
 
-    from edge.train import _steps_per_epoch, _target_scale, _Windows, input_scale, target_kinds
+    from edge.train import (
+        _steps_per_epoch,
+        _target_scale,
+        _Windows,
+        input_scale,
+        masked_loss,
+        target_kinds,
+    )
 
     cfg = TrainConfig()
     splits = _splits(_trials())
@@ -123,12 +130,7 @@ def train_bidir(out: Path, folds: list[int]) -> None:
             yb[:, -cfg.burn_in :] = np.nan  # a window's end has no future: no loss there
             x = (torch.from_numpy(xb) - x_mean) / x_std
             y = (torch.from_numpy(yb) - y_mean) / y_std
-            out_ = head(gru(x)[0])
-            have = ~torch.isnan(y)
-            y0 = torch.nan_to_num(y)
-            bce = nn.functional.binary_cross_entropy_with_logits(out_, y0, reduction="none")
-            per = torch.where(is_logit, bce, (out_ - y0) ** 2) * have
-            loss = per.sum() / have.sum().clamp(min=1)
+            loss = masked_loss(head(gru(x)[0]), y, is_logit)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(params, 1.0)
@@ -138,10 +140,8 @@ def train_bidir(out: Path, folds: list[int]) -> None:
         with torch.no_grad():
             for t in va:
                 x = (torch.from_numpy(t.imu.astype(np.float32)) - x_mean) / x_std
-                y = (head(gru(x[None])[0])[0] * y_std + y_mean).numpy().copy()
-                for i, kind in enumerate(kinds):
-                    if kind == "logit":
-                        y[:, i] = 1.0 / (1.0 + np.exp(-y[:, i]))
+                y = (head(gru(x[None])[0])[0] * y_std + y_mean).numpy()
+                y = activate(y, ["logit" if kind == "logit" else "1" for kind in kinds])
                 arrays[f"{t.name}|{t.side}"] = y[:, [names.index(n) for n in OUTPUTS]]
         np.savez(out / "bidir" / f"fold-{k}.npz", **arrays)
         print(f"bidir fold {k}: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -194,23 +194,32 @@ def _bidir_runs(out: Path, trials: list[Trial]) -> list[Run] | None:
 def _pooled(runs: list[Run]) -> dict:
     return pooled_scores(
         score_trial(
-            t.subject, t.counter, phase_from_cos_sin(y[:, 0], y[:, 1]),
+            t.subject,
+            t.counter,
+            phase_from_cos_sin(y[:, 0], y[:, 1]),
             phase_from_cos_sin(t.targets["phase_cos"], t.targets["phase_sin"]),
-            t.masks["scored"], t.masks["steady"], ev,
-            t.events["heel_strike"], t.events["toe_off"], sample_rate_hz=t.sample_rate_hz,
+            t.masks["scored"],
+            t.masks["steady"],
+            ev,
+            t.events["heel_strike"],
+            t.events["toe_off"],
+            sample_rate_hz=t.sample_rate_hz,
         )
         for t, y, ev in runs
-    )  # fmt: skip
+    )
 
 
 def _cells(r: dict) -> str:
     return " | ".join(
-        "–" if np.isnan(r[k])
-        else f"{r[k]:.2%}" if k in ("hs_recall", "hs_precision", "hs_recall_30ms")
-        else f"{r[k]:.2f}" if k == "phase_rmse_pct"
+        "–"
+        if np.isnan(r[k])
+        else f"{r[k]:.2%}"
+        if k in ("hs_recall", "hs_precision", "hs_recall_30ms")
+        else f"{r[k]:.2f}"
+        if k == "phase_rmse_pct"
         else f"{r[k]:.1f}"
         for k in KEYS
-    )  # fmt: skip
+    )
 
 
 def score(out: Path) -> None:
