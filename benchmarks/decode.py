@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_bridge.codec import SampleBlock, StreamDecoder
+from firmware_bridge import SampleBlock, StreamDecoder
 from firmware_bridge.framing import crc16, decode_frame, using_cobs_c_core
-from firmware_bridge.recording import bundled_recording, find_ipol_dir, load_ipol
-from firmware_bridge.simulator import InsoleSimulator
+from firmware_bridge.sim.insole import InsoleSimulator
+from firmware_bridge.sim.walks import bundled_recording, find_ipol_dir, load_ipol
 from firmware_bridge.transports.replay import CaptureWriter, ReplayTransport
 
 GOAL = 200_000

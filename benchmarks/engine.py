@@ -28,11 +28,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from edge.backends import make_backend
-from edge.gru import GRU, GRUWeights
-from edge.quant import weights_from_arrays, weights_to_arrays
-from edge.tflite_export import tflite_model
-from firmware_bridge.recording import bundled_recording
+from edge.model.backends import make_backend
+from edge.model.gru import GRU, GRUWeights
+from edge.model.quant import weights_from_arrays, weights_to_arrays
+from edge.model.tflite_export import tflite_model
+from firmware_bridge.sim.walks import bundled_recording
 
 SHAPES = {"1 stream": (1, 1), "live 2x4": (2, 4), "64 streams": (64, 1)}  # (streams, K)
 

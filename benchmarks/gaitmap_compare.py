@@ -2,9 +2,10 @@
 
 What it measures: the event timing of gaitmap (https://gaitmap.readthedocs.io), the reference
 open foot-IMU pipeline, on every trial and foot of ipol-gait, with the project's own data
-loading (:func:`edge.dataset.load_dataset`) and scoring (:mod:`edge.metrics`: one-to-one
-matching within 60 ms inside the ``scored`` region, pooled over all trials). Two pipelines,
-both offline over the whole signal with gaitmap's defaults:
+loading (:func:`edge.training.data.load_dataset`) and scoring
+(:mod:`edge.training.metrics`: one-to-one matching within 60 ms inside the ``scored``
+region, pooled over all trials). Two pipelines, both offline over the whole signal with
+gaitmap's defaults:
 
 - ``BarthDtw + RamppEventDetection``: template (msDTW) stride segmentation, then Rampp's events
   (both from ``gaitmap-mad``, AGPL-3);
@@ -64,9 +65,9 @@ from gaitmap.utils.coordinate_conversion import (
     convert_right_foot_to_fbf,
 )
 
-from edge.dataset import Trial, load_dataset
 from edge.events import GaitEvent
-from edge.metrics import (
+from edge.training.data import Trial, load_dataset
+from edge.training.metrics import (
     POOLED_KEYS,
     TrialScores,
     inside,
@@ -75,7 +76,7 @@ from edge.metrics import (
     score_trial,
     scored_intervals,
 )
-from firmware_bridge.recording import find_ipol_dir
+from firmware_bridge.sim.walks import find_ipol_dir
 
 #: Matching tolerance [ms], as for gaitedge's own scores.
 TOLERANCE_MS = 60.0
@@ -203,7 +204,7 @@ def run_gaitmap(trial: Trial) -> FootResult:
 
 
 def score(trial: Trial, ic: Sequence[float], tc: Sequence[float]) -> TrialScores:
-    """:func:`edge.metrics.score_trial` of offline events (reported at their own time).
+    """:func:`edge.training.metrics.score_trial` of offline events (reported at their own time).
 
     gaitmap gives no gait phase: both phases are NaN, so the phase fields are 0.
     """

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware_bridge.recording import bundled_recording
-from firmware_bridge.simulator import InsoleSimulator
+from firmware_bridge.sim.insole import InsoleSimulator
+from firmware_bridge.sim.walks import bundled_recording
 from firmware_bridge.transports.replay import CaptureWriter
 
 GAITEDGE = [sys.executable, "-m", "edge"]

@@ -35,9 +35,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from edge.store import OPERATOR_FIELDS
 from firmware_bridge.errors import GaitedgeError
-
-from .store import OPERATOR_FIELDS
 
 __all__ = ["RUN_KEYS", "ConfigError", "load_run_config"]
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .store import TrialStore
+from edge.store import TrialStore
 
 __all__ = ["FORMATS", "export_trial", "trial_tables"]
 

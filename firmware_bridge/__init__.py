@@ -5,7 +5,7 @@ transport (:mod:`.transports`); :mod:`.simulator` is a virtual insole. PROTOCOL.
 normative spec; :mod:`.spec` holds its numbers.
 """
 
-from .codec import (
+from firmware_bridge.codec import (
     DecoderStats,
     DeviceInfo,
     SampleBlock,
@@ -16,7 +16,7 @@ from .codec import (
     encode_status,
     quantise_imu,
 )
-from .errors import DeviceNotFoundError, FrameError, GaitedgeError, TransportError
+from firmware_bridge.errors import DeviceNotFoundError, FrameError, GaitedgeError, TransportError
 
 __all__ = [
     "DecoderStats",

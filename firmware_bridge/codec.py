@@ -14,9 +14,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from . import spec
-from .errors import FrameError
-from .framing import FrameSplitter, crc16, decode_frame, encode_frame
+from firmware_bridge import spec
+from firmware_bridge.errors import FrameError
+from firmware_bridge.framing import FrameSplitter, crc16, decode_frame, encode_frame
 
 __all__ = [
     "DecoderStats",

@@ -12,8 +12,8 @@ import binascii
 
 from cobs import cobs
 
-from . import spec
-from .errors import FrameError
+from firmware_bridge import spec
+from firmware_bridge.errors import FrameError
 
 __all__ = ["FrameSplitter", "crc16", "decode_frame", "encode_frame", "using_cobs_c_core"]
 

@@ -21,10 +21,10 @@ echo "installing for aarch64: ${deps[*]}"
 import platform, sys
 sys.path.insert(0, "$root")
 import numpy as np, serial, bleak
-from firmware_bridge.codec import SampleBlock, StreamDecoder
+from firmware_bridge import SampleBlock, StreamDecoder
 from firmware_bridge.framing import using_cobs_c_core
-from firmware_bridge.recording import bundled_recording
-from firmware_bridge.simulator import InsoleSimulator
+from firmware_bridge.sim.walks import bundled_recording
+from firmware_bridge.sim.insole import InsoleSimulator
 rec = bundled_recording("L")
 dec = StreamDecoder()
 data = b"".join(f for _, f in InsoleSimulator(rec).frames())
@@ -32,8 +32,8 @@ blocks = [b for i in range(0, len(data), 20) for b in dec.feed(data[i : i + 20])
 got = SampleBlock.concat(blocks)
 assert np.array_equal(got.seq, rec.counter) and dec.stats.lost_samples == rec.lost_samples
 # the NumPy GRU engine (the Pi's default backend): step over streams equals run
-from edge.gru import GRU, GRUWeights
-from edge.quant import weights_from_arrays, weights_to_arrays
+from edge.model.gru import GRU, GRUWeights
+from edge.model.quant import weights_from_arrays, weights_to_arrays
 w = weights_from_arrays(weights_to_arrays(GRUWeights.random(6, 64, 3, seed=1), "int8"))
 x = ((got.imu - got.imu.mean(0)) / got.imu.std(0))[:300, None, :].repeat(2, axis=1)
 ref, _ = GRU(w).run(x)

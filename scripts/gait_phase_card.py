@@ -25,13 +25,15 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from edge.dataset import Trial, load_dataset, subject_key  # noqa: E402
-from edge.evaluate import evaluate, make_detector, metric_table, model_outputs  # noqa: E402
 from edge.events import GaitEvent, events_to_arrays  # noqa: E402
-from edge.metrics import EventScores, event_scores, inside, match_events, scored_intervals  # noqa: E402
-from edge.model_file import Model, load_model, write_card  # noqa: E402
-from edge.train import IPOL_CITATION, fold_dirs  # noqa: E402
-from firmware_bridge.recording import find_ipol_dir  # noqa: E402
+from edge.model.card import metric_table, write_card  # noqa: E402
+from edge.model.files import Model, load_model  # noqa: E402
+from edge.model.outputs import make_detector  # noqa: E402
+from edge.training.data import Trial, load_dataset, subject_key  # noqa: E402
+from edge.training.evaluate import evaluate, model_outputs  # noqa: E402
+from edge.training.metrics import EventScores, event_scores, inside, match_events, scored_intervals  # noqa: E402
+from edge.training.train import IPOL_CITATION, fold_dirs  # noqa: E402
+from firmware_bridge.sim.walks import find_ipol_dir  # noqa: E402
 
 MODEL = ROOT / "models" / "gait-phase"
 GAITMAP = ROOT / "benchmarks" / "results" / "gaitmap_compare.json"
@@ -44,7 +46,7 @@ REPORTS = [
     "'not walking' and the event detector ignores the phase there. Through turns the phase "
     "keeps running (trained, not scored).",
     "stance: logit of the probability that the foot is on the ground; σ(stance) is the "
-    "probability (edge.evaluate.activate).",
+    "probability (edge.model.outputs.activate).",
     "Events: edge.events.GaitEventDetector with model.json's detector settings: heel strike = "
     "stance rising through 0.5 with φ within 25 % of the wrap, toe-off = stance falling "
     "through 0.5 with φ in 35–90 % of the cycle, both timed at the interpolated crossing and "

@@ -38,12 +38,13 @@ sys.path.insert(0, str(ROOT / "scripts"))  # gait_phase_card: the label audit
 
 import numpy as np  # noqa: E402
 
-from edge.dataset import Trial, load_dataset, split_by_subject  # noqa: E402
-from edge.evaluate import activate, make_detector, model_outputs  # noqa: E402
-from edge.metrics import phase_from_cos_sin, pooled_scores, score_trial  # noqa: E402
-from edge.model_file import load_model  # noqa: E402
-from edge.train import TrainConfig, fold_dirs, save_trained, train  # noqa: E402
-from firmware_bridge.recording import find_ipol_dir  # noqa: E402
+from edge.model.files import load_model  # noqa: E402
+from edge.model.outputs import activate, make_detector  # noqa: E402
+from edge.training.data import Trial, load_dataset, split_by_subject  # noqa: E402
+from edge.training.evaluate import model_outputs  # noqa: E402
+from edge.training.metrics import phase_from_cos_sin, pooled_scores, score_trial  # noqa: E402
+from edge.training.train import TrainConfig, fold_dirs, save_trained, train  # noqa: E402
+from firmware_bridge.sim.walks import find_ipol_dir  # noqa: E402
 
 FOLDS = 7
 SHIPPED = ROOT / "models" / "gait-phase"
@@ -96,7 +97,7 @@ def train_bidir(out: Path, folds: list[int]) -> None:
     import torch
     from torch import nn
 
-    from edge.train import (
+    from edge.training.train import (
         _steps_per_epoch,
         _target_scale,
         _Windows,

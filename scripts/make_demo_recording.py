@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_bridge.recording import find_ipol_dir, load_ipol
+from firmware_bridge.sim.walks import find_ipol_dir, load_ipol
 
 TRIAL = "1-6"
 BEFORE_S, AFTER_S = 2.0, 12.0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from firmware_bridge.recording import Recording, bundled_recording, find_ipol_dir
+from firmware_bridge.sim.walks import Recording, bundled_recording, find_ipol_dir
 
 # CI replays the same examples every run (a corrupted frame passes CRC-16 by chance about
 # once in 65,536, which random exploration would eventually hit); local runs explore anew.
@@ -55,7 +55,7 @@ def capture_of(path: Path, rec: Recording, *, paced: bool = False) -> str:
     """
     import time
 
-    from firmware_bridge.simulator import InsoleSimulator
+    from firmware_bridge.sim.insole import InsoleSimulator
     from firmware_bridge.transports.replay import CaptureWriter
 
     w = CaptureWriter(path, source="test")

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._base import EventCallback, Transport, TransportEvent
+from firmware_bridge.transports.base import EventCallback, Transport, TransportEvent
 
 if TYPE_CHECKING:
-    from ..codec import DeviceInfo
+    from firmware_bridge.codec import DeviceInfo
 
 __all__ = ["EventCallback", "Transport", "TransportEvent", "identify", "open_transport"]
 
@@ -36,15 +36,15 @@ def open_transport(url: str, *, on_event: EventCallback | None = None) -> Transp
         )
     match scheme:
         case "serial":
-            from .serial_port import SerialTransport
+            from firmware_bridge.transports.serial_port import SerialTransport
 
             return SerialTransport(target, on_event=on_event)
         case "ble":
-            from .ble import BleTransport
+            from firmware_bridge.transports.ble import BleTransport
 
             return BleTransport.from_target(target, on_event=on_event)
         case "replay":
-            from .replay import ReplayTransport
+            from firmware_bridge.transports.replay import ReplayTransport
 
             path, _, query = target.partition("?")
             speed: float | None = None
@@ -67,7 +67,7 @@ async def identify(
     """
     import asyncio
 
-    from ..codec import DeviceInfo, StreamDecoder
+    from firmware_bridge.codec import DeviceInfo, StreamDecoder
 
     decoder = StreamDecoder()
     transport = (opener or open_transport)(url)

@@ -47,9 +47,15 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError, BleakError
 
-from .. import spec
-from ..errors import DeviceNotFoundError, TransportError
-from ._base import ChunkQueue, EventCallback, Transport, future_failed, joined
+from firmware_bridge import spec
+from firmware_bridge.errors import DeviceNotFoundError, TransportError
+from firmware_bridge.transports.base import (
+    ChunkQueue,
+    EventCallback,
+    Transport,
+    future_failed,
+    joined,
+)
 
 __all__ = [
     "ALLOW_ENV",

@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from ..errors import TransportError
-from ._base import EventCallback, Transport, TransportEvent, joined
+from firmware_bridge.errors import TransportError
+from firmware_bridge.transports.base import EventCallback, Transport, TransportEvent, joined
 
 __all__ = ["CaptureWriter", "RecordingTransport", "ReplayTransport", "read_capture"]
 

@@ -39,8 +39,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
-from ..errors import DeviceNotFoundError, TransportError
-from ._base import MAX_READ_BYTES, ChunkQueue, EventCallback, Transport, future_failed, joined
+from firmware_bridge.errors import DeviceNotFoundError, TransportError
+from firmware_bridge.transports.base import (
+    MAX_READ_BYTES,
+    ChunkQueue,
+    EventCallback,
+    Transport,
+    future_failed,
+    joined,
+)
 
 if TYPE_CHECKING:
     import serial

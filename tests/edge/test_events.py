@@ -9,10 +9,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edge.dataset import Targets, gait_targets
 from edge.events import GaitEvent, GaitEventDetector, events_to_arrays
-from edge.metrics import event_scores, scored_intervals
-from firmware_bridge.recording import Recording, load_ipol
+from edge.training.data import Targets, gait_targets
+from edge.training.metrics import event_scores, scored_intervals
+from firmware_bridge.sim.walks import Recording, load_ipol
 
 
 def _true_outputs(t: Targets) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

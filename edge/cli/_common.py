@@ -1,0 +1,31 @@
+"""What several command groups share: model flags, the store check, signal handling."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+
+from firmware_bridge.errors import GaitedgeError
+
+
+def model_args(p: argparse.ArgumentParser, backend_default: str | None = "numpy") -> None:
+    p.add_argument("--model", type=Path, help="model directory (default: models/gait-phase)")
+    p.add_argument("--backend", choices=("numpy", "tflite"), default=backend_default,
+                   help="engine (default numpy; tflite needs the tflite extra)")  # fmt: skip
+
+
+def existing_store(path: Path) -> None:
+    """Refuse, in one line, a --db that does not exist (opening would create an empty one)."""
+    if not path.exists():
+        raise GaitedgeError(f"{path}: no trial store there; give --db PATH")
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (Ctrl-C, ``systemctl stop``) in the running loop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

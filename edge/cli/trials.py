@@ -1,0 +1,263 @@
+"""``gaitedge run``, ``trials``, ``replay``, ``export``: recording trials and the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge.cli._common import existing_store, model_args, stop_on_signals
+from edge.store import OPERATOR_FIELDS
+from firmware_bridge.errors import GaitedgeError
+
+if TYPE_CHECKING:
+    from edge.store import TrialStore
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """``run``, ``trials``, ``replay``, ``export``."""
+    p_run = sub.add_parser(
+        "run",
+        help="record one trial from one or two shoes into the trial store",
+        description="Open the shoes' links, run the model on every sample of both, detect "
+        "gait events, and write everything to the trial store until Ctrl-C, SIGTERM or "
+        "--duration. A one-line status per second (plain log lines when not a terminal). "
+        "Every flag can also come from a TOML file (--config; edge/config.py shows one); "
+        "a flag on the command line wins.",
+    )
+    p_run.add_argument("--config", type=Path, metavar="FILE", help="TOML settings for this run")
+    p_run.add_argument("--left", metavar="URL", help="left shoe: serial://…, ble://…, replay://…")
+    p_run.add_argument("--right", metavar="URL", help="right shoe")
+    p_run.add_argument("--db", type=Path, help="trial store, one per deployment "
+                     "(default ./gaitedge-trials.db)")  # fmt: skip
+    p_run.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    for field in OPERATOR_FIELDS:
+        p_run.add_argument(f"--{field.replace('_', '-')}", help=f"trial {field}")
+    p_run.add_argument("--max-bridge-ms", type=float, help="longer gaps reset the model (200)")
+    p_run.add_argument("--max-wait-s", type=float, help="wait this long for a silent shoe (0.5)")
+    model_args(p_run, backend_default=None)
+    p_run.set_defaults(func=run)
+
+    p_trials = sub.add_parser("trials", help="list the trials in a store, or show one")
+    p_trials.add_argument("trial_id", nargs="?", type=int, help="show this trial")
+    p_trials.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    p_trials.set_defaults(func=trials)
+
+    p_replay = sub.add_parser(
+        "replay",
+        help="run a stored trial (or raw captures) through the loop again, as fast as possible",
+        description="A stored trial: its samples go through the model side of the loop "
+        "again (another model with --model), into a new trial in the same store; with the "
+        "model it was recorded with, predictions and events equal the live run's. Raw "
+        "captures (--left/--right FILE.gecap): the whole loop from the bytes, as fast as "
+        "possible, into a new trial.",
+    )
+    p_replay.add_argument("trial_id", nargs="?", type=int, help="the stored trial")
+    p_replay.add_argument("--left", type=Path, metavar="FILE", help="raw capture of the left shoe")
+    p_replay.add_argument(
+        "--right", type=Path, metavar="FILE", help="raw capture of the right shoe"
+    )
+    p_replay.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    p_replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    model_args(p_replay)
+    p_replay.set_defaults(func=replay)
+
+    p_export = sub.add_parser(
+        "export",
+        help="write a stored trial as CSV or Parquet (samples, events, gaps) + JSON metadata",
+        description="One row per sample with the SI unit in every column name, the model's "
+        "outputs beside them, the events and gaps in their own tables, the metadata as "
+        "JSON (edge/export.py documents every column). Parquet needs the report extra.",
+    )
+    p_export.add_argument("trial_id", type=int, help="the trial (see gaitedge trials)")
+    p_export.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    p_export.add_argument("--out", type=Path, default=Path("."), help="folder (default: here)")
+    p_export.add_argument("--format", default="csv", help="csv, parquet or csv,parquet")
+    p_export.set_defaults(func=export)
+
+
+#: ``gaitedge run``'s defaults, applied after the config file.
+_RUN_DEFAULTS = {
+    "db": Path("gaitedge-trials.db"), "backend": "numpy", "max_bridge_ms": 200.0,
+    "max_wait_s": 0.5, **dict.fromkeys(OPERATOR_FIELDS, ""),
+}  # fmt: skip
+
+
+def _run_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """Flags, then the config file, then the defaults."""
+    from edge.config import load_run_config
+
+    merged = load_run_config(args.config) if args.config else {}
+    for dest, value in vars(args).items():
+        if value is not None:
+            merged[dest] = value
+    for dest, value in _RUN_DEFAULTS.items():
+        merged.setdefault(dest, value)
+    for dest in ("left", "right", "model", "duration"):
+        merged.setdefault(dest, None)
+    return argparse.Namespace(**merged)
+
+
+async def run(args: argparse.Namespace) -> int:
+    from edge.model.files import default_model_dir, load_model
+    from edge.runtime import TrialRecorder
+    from edge.store import TrialInfo, TrialStore
+
+    args = _run_settings(args)
+    sources = {side: url for side, url in (("L", args.left), ("R", args.right)) if url}
+    if not sources:
+        raise GaitedgeError(
+            "give --left URL and/or --right URL, or [shoes] in --config (gaitedge run --help)"
+        )
+    model = load_model(args.model or default_model_dir())
+    info = TrialInfo(
+        **{k: getattr(args, k) for k in OPERATOR_FIELDS},
+        model_name=model.name,
+        model_sha256=model.meta["weights"]["sha256"],
+    )
+    tty = sys.stdout.isatty()
+
+    def status(line: str) -> None:
+        print(("\r" + line[:200]) if tty else line, end="" if tty else "\n", flush=True)
+
+    stop = stop_on_signals()
+    with TrialStore(args.db) as store:
+        recorder = TrialRecorder(model, sources, store, info, backend=args.backend,
+                                 max_bridge_ms=args.max_bridge_ms, max_wait_s=args.max_wait_s,
+                                 on_status=status)  # fmt: skip
+        trial_id = await recorder.run(stop, duration_s=args.duration)
+        if tty:
+            print()
+        print(trial_summary(store, trial_id, recorder.summary()))
+        status_ = store.trial(trial_id)["status"]
+    if recorder.error:
+        print(f"gaitedge: error: {recorder.error}", file=sys.stderr)
+    return 0 if status_ == "complete" else 1
+
+
+async def replay(args: argparse.Namespace) -> int:
+    from edge.model.files import default_model_dir, load_model
+    from edge.runtime import TrialRecorder, replay_trial
+    from edge.store import TrialInfo, TrialStore
+
+    captures = {side: p for side, p in (("L", args.left), ("R", args.right)) if p}
+    if (args.trial_id is None) == (not captures):
+        raise GaitedgeError("give a stored TRIAL id, or --left/--right capture files (not both)")
+    model = load_model(args.model or default_model_dir())
+    if args.trial_id is not None:
+        existing_store(args.db)
+    with TrialStore(args.db) as store:
+        if args.trial_id is not None:
+            from edge.progress import progress_bar
+
+            with progress_bar(unit="sample", disable=args.quiet) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                new = replay_trial(store, args.trial_id, model, backend=args.backend,
+                                   progress=progress)  # fmt: skip
+            live = _stored_summary(store, new)
+        else:
+            for p in captures.values():
+                if not p.is_file():
+                    raise GaitedgeError(f"{p}: no such capture file")
+            info = TrialInfo(
+                notes="replay of " + ", ".join(map(str, captures.values())),
+                model_name=model.name,
+                model_sha256=model.meta["weights"]["sha256"],
+            )
+            recorder = TrialRecorder(
+                model, {s: f"replay://{p}" for s, p in captures.items()}, store, info,
+                backend=args.backend,
+            )  # fmt: skip
+            new = await recorder.run()
+            live = recorder.summary()
+        print(trial_summary(store, new, live))
+    return 0
+
+
+def _stored_summary(store: TrialStore, trial_id: int) -> dict:
+    """The summary figures of a stored trial (for a replayed one, which has no live stats)."""
+    from edge.events import median_stride_s
+
+    shoes = {}
+    events = store.events(trial_id)
+    gaps = store.gaps(trial_id)
+    for side, dev in store.trial(trial_id).get("devices", {}).items():
+        n = len(store.samples(trial_id, side)["counter"])
+        lost = sum(g["n_lost"] for g in gaps if g["side"] == side)
+        hs = sorted(e["counter_at"] for e in events if e["side"] == side and e["kind"] == "HS")
+        shoes[side] = {
+            "lost": lost,
+            "lost_pct": 100.0 * lost / (n + lost) if n + lost else 0.0,
+            "resets": sum(1 for g in gaps if g["side"] == side and g["reason"] != "bridged"),
+            "stride_time_s": median_stride_s(hs, dev["sample_rate_hz"]),
+        }
+    return {"shoes": shoes}
+
+
+async def export(args: argparse.Namespace) -> int:
+    from edge.export import export_trial
+    from edge.store import TrialStore
+
+    existing_store(args.db)
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    with TrialStore(args.db, read_only=True) as store:
+        for path in export_trial(store, args.trial_id, args.out, formats=formats):
+            print(path)
+    return 0
+
+
+async def trials(args: argparse.Namespace) -> int:
+    from edge.store import TrialStore
+
+    existing_store(args.db)
+    with TrialStore(args.db, read_only=True) as store:
+        if args.trial_id is None:
+            rows = store.trials()
+            print(f"{len(rows)} trial(s) in {args.db}")
+            for t in rows:
+                start = time.strftime("%Y-%m-%d %H:%M", time.localtime(t["start_unix_s"]))
+                print(f"  {t['id']:>4}  {start}  {t['status']:<11}  subject {t['subject'] or '?'}"
+                      f"  shoe {t['shoe'] or '?'}  {t['condition']}")  # fmt: skip
+            return 0
+        t = store.trial(args.trial_id)
+        for key, value in t.items():
+            if key == "devices":
+                continue
+            if key.endswith("_unix_s") and value is not None:
+                value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+            print(f"{key.removesuffix('_unix_s'):>18}  {value}")
+        for side, dev in t.get("devices", {}).items():
+            print(f"{'shoe ' + side:>18}  id {dev['device_id']}, firmware {dev['firmware']}, "
+                  f"{dev['sample_rate_hz']:g} Hz, {dev['transport']}")  # fmt: skip
+        gaps, events = store.gaps(args.trial_id), store.events(args.trial_id)
+        print(f"{'gaps':>18}  {len(gaps)} ({sum(g['n_lost'] for g in gaps)} samples)")
+        print(f"{'events':>18}  {len(events)}")
+        for e in store.errors(args.trial_id):
+            print(f"{'error':>18}  {e}")
+    return 0
+
+
+def trial_summary(store: TrialStore, trial_id: int, live: dict) -> str:
+    """The stored trial in a few lines: status, per shoe samples, gaps, events, stride time."""
+    t = store.trial(trial_id)
+    events = store.events(trial_id)
+    lines = [f"trial {trial_id}: {t['status']}, subject {t['subject'] or '?'}, "
+             f"shoe {t['shoe'] or '?'}; stored in {store.path}"]  # fmt: skip
+    for side, shoe in live["shoes"].items():
+        n = len(store.samples(trial_id, side)["counter"])
+        hs = sum(1 for e in events if e["side"] == side and e["kind"] == "HS")
+        to = sum(1 for e in events if e["side"] == side and e["kind"] == "TO")
+        stride = shoe["stride_time_s"]
+        cadence = f"{60.0 / stride:.0f} strides/min" if stride == stride else "–"
+        lines.append(
+            f"  {side}: {n} samples stored, {shoe['lost']} lost ({shoe['lost_pct']:.1f} %), "
+            f"{shoe['resets']} model resets; {hs} heel strikes, {to} toe-offs; median stride "
+            f"{stride:.2f} s ({cadence})"
+        )
+    return "\n".join(lines)

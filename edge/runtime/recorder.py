@@ -1,0 +1,444 @@
+"""The streaming loop: transports → decoder → clock map → GRU (both shoes batched) → events → store.
+
+One :class:`TrialRecorder` records one trial of up to two shoes (any sides; usually "L"
+and "R"), in one asyncio task per shoe plus the caller's. Per shoe::
+
+    transport.read_stamped()  (chunks as received, each with its arrival time: serial
+                               reads, BLE notifications, replay events; a live link is
+                               read every ``step_interval_s``, all that came at once)
+      → StreamDecoder.feed  → DeviceInfo (checked against the model, stored),
+                              Status (battery, error flags: shown live),
+                              SampleBlock (NumPy, SI units)
+      → ClockMap            device µs → host seconds (``time.time()`` axis), lower envelope;
+                            host times only ever increase (a refit that would move them
+                            back holds them 1 µs apart instead)
+      → store.append_samples, append_gap for lost samples
+      → pending samples of that shoe
+
+Whenever every connected shoe has ``packet_size`` samples pending, one
+:meth:`Backend.step_packet` advances all streams at once (the engine issue's live shape),
+outputs are activated (σ for the stance logit), stored, and fed sample by sample to each
+shoe's :class:`edge.events.GaitEventDetector` (built from the model's ``detector``
+settings). Events are stored with the host time of the sample that reported them.
+
+Rules:
+
+- **Lost samples are not invented.** A counter jump is stored as a gap. A jump longer than
+  ``max_bridge_ms`` resets that shoe's GRU state and detector before the next sample (the
+  model cannot bridge it); shorter ones are fed as they are, the model having seen such
+  gaps in training (ipol-gait's real radio losses).
+- **A stalled shoe does not hold the other back.** When one shoe has samples waiting and
+  the other has sent nothing for ``max_wait_s``, the waiting shoe is stepped alone (the
+  silent shoe's row gets zeros and is reset before its next real sample: a silence that
+  long is a gap no model bridges).
+- **A reconnect continues the same trial**: the transport reports the outage, the decoder
+  counts the lost samples, the gap is stored. A device restart (new ``boot_id``) starts a
+  new clock map; its counter starts over.
+- **The model must fit the device**: DEVICE_INFO's channels and rate are checked with
+  :meth:`edge.model.files.Model.check_device`; a mismatch ends the trial with status
+  ``error`` and one line saying what to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import numpy as np
+
+from edge.clock import ClockMap
+from edge.events import GaitEvent, median_stride_s
+from edge.model.files import DEVICE_CHANNELS, Model, pressure_channels
+from edge.runtime.stepper import Stepper
+from edge.store import TrialInfo, TrialStore
+from firmware_bridge import DeviceInfo, SampleBlock, Status, StreamDecoder, spec
+from firmware_bridge.errors import GaitedgeError
+from firmware_bridge.transports import Transport, TransportEvent, open_transport
+
+__all__ = ["ShoeStats", "TrialRecorder"]
+
+log = logging.getLogger(__name__)
+
+#: When a trial ends, how long each reader waits for bytes its link has received and
+#: not yet handed over (a live link is read in batches), s.
+_DRAIN_S: Final = 0.05
+
+
+@dataclasses.dataclass
+class ShoeStats:
+    """What one shoe delivered so far (for the live status line and the summary)."""
+
+    side: str
+    url: str
+    device: DeviceInfo | None = None
+    samples: int = 0
+    lost: int = 0
+    resets: int = 0
+    toe_offs: int = 0
+    last_event: GaitEvent | None = None
+    last_event_host_s: float = float("nan")
+    battery_pct: int | None = None
+    error_flags: int = 0
+    disconnects: int = 0
+    first_host_s: float = float("nan")
+    last_host_s: float = float("nan")
+    heel_strikes_at: list[float] = dataclasses.field(default_factory=list)  # counters
+
+    @property
+    def lost_pct(self) -> float:
+        total = self.samples + self.lost
+        return 100.0 * self.lost / total if total else 0.0
+
+    def line(self, now: float) -> str:
+        """One status fragment: rate, lost %, battery, last event."""
+        span = self.last_host_s - self.first_host_s
+        rate = (self.samples - 1) / span if span > 0 else 0.0
+        batt = "?" if self.battery_pct is None else f"{self.battery_pct}%"
+        ev = (
+            f"{self.last_event.kind} {now - self.last_event_host_s:.1f}s ago"
+            if self.last_event is not None
+            else "no event yet"
+        )
+        flags = spec.error_names(self.error_flags)
+        err = f" FLAGS {'+'.join(flags)}" if flags else ""
+        return f"{self.side} {rate:5.1f} Hz lost {self.lost_pct:4.1f}% batt {batt}{err} {ev}"
+
+
+class _Shoe:
+    """One shoe's link state: transport, decoder, clock, stats."""
+
+    def __init__(self, side: str, url: str) -> None:
+        self.side, self.url = side, url
+        self.decoder = StreamDecoder()
+        self.clock = ClockMap()
+        self.stats = ShoeStats(side, url)
+        self.transport: Transport | None = None
+        self.boot_id: int | None = None
+        self.last_counter: int | None = None  # last sample received
+        self.last_arrival = time.monotonic()
+        self.ended = False
+        self.events: list[TransportEvent] = []  # link events, for summaries
+        self.first_counter: int | None = None
+        self.last_host = -np.inf  # host time of the last sample [s]
+
+
+class TrialRecorder:
+    """Record one trial from up to two shoes into a :class:`TrialStore`.
+
+    Parameters
+    ----------
+    model : Model
+        The model to run (its inputs must be what the insoles send).
+    sources : mapping of side to transport URL
+        E.g. ``{"L": "serial:///dev/serial/by-id/…", "R": "ble://AA:…"}``.
+    store : TrialStore
+        Where everything goes; the trial is created by :meth:`run`.
+    info : TrialInfo
+        What the operator entered (subject, shoe, condition …).
+    backend : {"numpy", "tflite"}
+        The engine.
+    max_bridge_ms : float
+        A counter gap longer than this resets the shoe's model state.
+    max_wait_s : float
+        How long a shoe with pending samples waits for a silent other shoe.
+    step_interval_s : float
+        A live link's bytes are taken in, decoded, clock-mapped (each chunk with the time
+        its link received it) and stored once per this many seconds, and the model runs
+        on what has arrived as often, a few packets back to back on warm caches. Results
+        do not depend on it; events show on the live status up to twice this later.
+    on_status : callable(str), optional
+        Called about once a second with a one-line live status.
+    opener : callable(url, on_event=…) -> Transport
+        Makes each shoe's transport (default :func:`firmware_bridge.transports.open_transport`;
+        tests pass one that opens BLE links on a simulated radio).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        sources: Mapping[str, str],
+        store: TrialStore,
+        info: TrialInfo,
+        *,
+        backend: str = "numpy",
+        max_bridge_ms: float = 200.0,
+        max_wait_s: float = 0.5,
+        step_interval_s: float = 0.1,
+        on_status: Callable[[str], None] | None = None,
+        opener: Callable[..., Transport] = open_transport,
+    ) -> None:
+        if not 1 <= len(sources) <= 2:
+            raise ValueError(f"sources has {len(sources)} shoes; give one or two")
+        self.model, self.store, self.info = model, store, info
+        self.shoes = {side: _Shoe(side, url) for side, url in sources.items()}
+        self.stepper = Stepper(
+            model, list(sources), backend=backend, on_outputs=self._outputs, on_event=self._event
+        )
+        self.max_bridge = max_bridge_ms * model.sample_rate_hz / 1000.0
+        self.max_wait_s = max_wait_s
+        self.step_interval_s = step_interval_s
+        self.on_status = on_status
+        self.opener = opener
+        self.trial_id: int | None = None
+        self.error: str | None = None
+        self._ending: asyncio.Future[None] | None = None  # done when the trial ends
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, stop: asyncio.Event | None = None, duration_s: float | None = None) -> int:
+        """Record until ``stop`` is set, ``duration_s`` passed, or every link ended.
+
+        Returns the trial id. The trial ends ``complete`` (``stop`` set: the operator ended
+        it; the duration reached; every link ended), ``error`` (a device the model cannot
+        take, a link that gave up reconnecting) or ``disk_full`` (set by the store).
+        """
+        stop = stop or asyncio.Event()
+        self.trial_id = self.store.start_trial(self.info)
+        self.store.set_outputs(self.trial_id, [c.name for c in self.model.outputs])
+        status = "complete"
+        started = time.monotonic()
+        next_status = started + 1.0
+        self._ending = asyncio.get_running_loop().create_future()
+        readers = [asyncio.create_task(self._read(shoe)) for shoe in self.shoes.values()]
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            while True:
+                done = all(r.done() for r in readers)
+                if done or stop.is_set():  # links ended, or the operator ended the trial
+                    break
+                if duration_s is not None and time.monotonic() - started >= duration_s:
+                    break
+                if self.error is not None:
+                    status = "error"
+                    break
+                await asyncio.wait({stopped}, timeout=self.step_interval_s)
+                self._step_ready()
+                if self.on_status is not None and time.monotonic() >= next_status:
+                    next_status += 1.0
+                    self.on_status(self.status_line())
+        finally:
+            stopped.cancel()
+            self._ending.set_result(None)  # readers take in what their links received,
+            await asyncio.wait(readers, timeout=_DRAIN_S + 0.1)  # then end
+            for shoe, r in zip(self.shoes.values(), readers, strict=True):
+                if not shoe.ended:  # still waiting for bytes; the others are closing their
+                    r.cancel()  # links (a BLE disconnect takes a while): let them finish
+            await asyncio.gather(*readers, return_exceptions=True)
+            for r in readers:
+                if not r.cancelled() and r.exception() is not None and self.error is None:
+                    self.error = str(r.exception())
+            if self.error is not None:
+                status = "error"
+                self.store.append_error(self.trial_id, None, self.error)
+            self.stepper.flush()
+            if self.store.status != "ok":
+                status = "disk_full" if "disk" in self.store.status else "error"
+            self.store.finish_trial(self.trial_id, status)
+        return self.trial_id
+
+    async def _read(self, shoe: _Shoe) -> None:
+        def on_event(event: TransportEvent) -> None:
+            shoe.events.append(event)
+            if event.kind == "disconnected":
+                shoe.stats.disconnects += 1
+                log.warning("%s: link lost (%s); reconnecting", shoe.side, event.detail)
+            elif event.kind == "reconnected":
+                log.warning("%s: link back after %.1f s", shoe.side, event.gap_s)
+            elif event.kind == "gave_up":
+                log.error("%s: gave up reconnecting after %.1f s", shoe.side, event.gap_s)
+                self.store.append_error(self.trial_id, shoe.side, f"link gave up: {event.detail}")
+
+        shoe.transport = self.opener(shoe.url, on_event=on_event)
+        ending = self._ending
+        assert ending is not None  # set by run()
+        try:
+            transport = shoe.transport
+            while parts := await transport.read_stamped():
+                self._decode(shoe, parts)
+                if transport.live:  # read a live link in batches (each chunk keeps its
+                    await asyncio.wait({ending}, timeout=self.step_interval_s)  # stamp)
+                if ending.done():  # the trial ends: take in what was received, then stop
+                    with contextlib.suppress(TimeoutError):
+                        while last := await asyncio.wait_for(transport.read_stamped(), _DRAIN_S):
+                            self._decode(shoe, last)
+                    break
+        finally:
+            shoe.ended = True
+            await shoe.transport.aclose()
+
+    def _decode(self, shoe: _Shoe, parts: list[tuple[bytes, float]]) -> None:
+        """Decode stamped chunks (:meth:`Transport.read_stamped`) and take in what they hold."""
+        for chunk, received in parts:
+            if received != received:  # a link that does not stamp: now
+                received = time.monotonic()
+            for item in shoe.decoder.feed(chunk):
+                if isinstance(item, SampleBlock):
+                    if len(item):
+                        self._samples(shoe, item, received)
+                elif isinstance(item, DeviceInfo):
+                    self._device(shoe, item)
+                elif isinstance(item, Status):
+                    self._status(shoe, item)
+
+    # ------------------------------------------------------------------ decoding side
+
+    def _status(self, shoe: _Shoe, status: Status) -> None:
+        st = shoe.stats
+        st.battery_pct = status.battery_pct
+        if status.error_flags != st.error_flags:  # store each change of the device's flags
+            st.error_flags = status.error_flags
+            names = spec.error_names(status.error_flags)
+            text = "device flags: " + (" ".join(names) if names else "cleared")
+            self.store.append_error(self.trial_id, shoe.side, text)
+            if names:
+                log.warning("%s: %s", shoe.side, text)
+
+    def _device(self, shoe: _Shoe, info: DeviceInfo) -> None:
+        if info == shoe.stats.device:  # firmware repeats DEVICE_INFO: store it once
+            return
+        channels = {**DEVICE_CHANNELS, **pressure_channels(info.n_pressure)}
+        try:
+            self.model.check_device(channels, info.sample_rate_hz)
+        except GaitedgeError as e:
+            self.error = f"{shoe.side} ({shoe.url}): {e}"
+            raise
+        if shoe.boot_id is not None and info.boot_id != shoe.boot_id:
+            log.warning("%s: the device restarted (new boot id)", shoe.side)
+        # (its counter starts over: _samples ends the segment and restarts the clock map)
+        shoe.boot_id = info.boot_id
+        shoe.stats.device = info
+        self.store.add_device(
+            self.trial_id,
+            shoe.side,
+            device_id=info.device_id,
+            firmware=".".join(map(str, info.firmware)),
+            sample_rate_hz=info.sample_rate_hz,
+            channels=list(channels),
+            units=list(channels.values()),
+            transport=shoe.url,
+        )
+
+    def _samples(self, shoe: _Shoe, block: SampleBlock, received: float) -> None:
+        """``received``: ``time.monotonic()`` when the link got the bytes."""
+        shoe.last_arrival = received
+        now = time.time() - (time.monotonic() - received)  # the same instant, unix time
+        counter = block.seq
+        side, tid = shoe.side, self.trial_id
+        if shoe.last_counter is not None and counter[0] <= shoe.last_counter:
+            # the counter went back: the device restarted; its clock starts over too
+            if self.stepper.end_segment(side):
+                self.store.append_gap(tid, side, int(counter[0]), 0, "restart")
+            shoe.clock = ClockMap()
+            shoe.last_counter = None
+            shoe.last_host = -np.inf
+        shoe.clock.observe(int(block.t_device_us[-1]), now)
+        host = shoe.clock.host_time(block.t_device_us)
+        # never reverse time (a refit that moves the line back, a fit still settling):
+        # strictly increasing within the block and after the previous one, by >= 1 µs
+        step = 1e-6 * np.arange(1, len(host) + 1)
+        host = np.maximum(np.maximum.accumulate(host - step) + step, shoe.last_host + step)
+        shoe.last_host = float(host[-1])
+        if shoe.first_counter is None:
+            shoe.first_counter = int(counter[0])
+        st = shoe.stats
+        if st.samples == 0:
+            st.first_host_s = float(host[0])
+        st.samples += len(counter)
+        st.last_host_s = float(host[-1])
+        self.store.append_samples(
+            tid, side, counter, host, block.t_device_us, block.imu,
+            block.pressure if block.pressure.shape[1] else None,
+        )  # fmt: skip
+        # gaps before this block and inside it; one the model cannot bridge ends a segment
+        prev = shoe.last_counter
+        starts = np.concatenate([[prev if prev is not None else counter[0] - 1], counter[:-1]])
+        jumps = counter - starts - 1
+        cut = 0
+        for j in np.flatnonzero(jumps > 0).tolist():
+            n_lost = int(jumps[j])
+            st.lost += n_lost
+            long = n_lost > self.max_bridge
+            self.store.append_gap(
+                tid, side, int(starts[j]) + 1, n_lost, "reset" if long else "bridged"
+            )
+            if long:
+                self.stepper.push(side, counter[cut:j], host[cut:j], block.imu[cut:j])
+                if self.stepper.end_segment(side):
+                    st.resets += 1
+                cut = j
+        self.stepper.push(side, counter[cut:], host[cut:], block.imu[cut:])
+        shoe.last_counter = int(counter[-1])
+
+    # ------------------------------------------------------------------ model side
+
+    def _step_ready(self) -> None:
+        """Step what every shoe has; a shoe silent for ``max_wait_s`` does not hold back.
+
+        Silent means: the other shoe's link has received bytes that long after this one's
+        last (arrival stamps, not the clock on the wall: a loop that has fallen behind,
+        as on an overloaded host, does not take a shoe whose bytes it has not read yet for
+        a silent one)."""
+        latest = max(shoe.last_arrival for shoe in self.shoes.values())
+        silent = set()
+        for side, shoe in self.shoes.items():
+            if self.stepper.lanes[side].has_packet(self.stepper.k):
+                continue
+            if shoe.ended or latest - shoe.last_arrival >= self.max_wait_s:
+                silent.add(side)
+        if len(silent) == len(self.shoes):
+            return
+        for side in silent:
+            shoe = self.shoes[side]
+            if self.stepper.end_segment(side) and not shoe.ended:
+                nxt = (shoe.last_counter or 0) + 1
+                self.store.append_gap(self.trial_id, side, nxt, 0, "stalled")
+                shoe.stats.resets += 1
+                log.warning("%s: silent for %.1f s; the other shoe goes on, %s starts afresh",
+                            side, latest - shoe.last_arrival, side)  # fmt: skip
+        self.stepper.step(skip=silent)
+
+    def _outputs(self, side: str, counter: np.ndarray, host: np.ndarray, y: np.ndarray) -> None:
+        self.store.append_predictions(self.trial_id, side, counter, y)
+
+    def _event(self, side: str, e: GaitEvent, host_s: float) -> None:
+        self.store.append_event(
+            self.trial_id, side, e.kind, e.counter_at, e.counter_reported, host_s
+        )
+        stats = self.shoes[side].stats
+        if e.kind == "HS":
+            stats.heel_strikes_at.append(e.counter_at)
+        else:
+            stats.toe_offs += 1
+        stats.last_event, stats.last_event_host_s = e, host_s
+
+    # ------------------------------------------------------------------ reporting
+
+    def status_line(self) -> str:
+        now = time.time()
+        line = " | ".join(s.stats.line(now) for s in self.shoes.values())
+        if self.store.status != "ok":
+            line += f" | STORE: {self.store.status}"
+        return line
+
+    def summary(self) -> dict[str, Any]:
+        """Per shoe: samples, lost, resets, events, cadence; for the CLI's summary."""
+        out: dict[str, Any] = {"trial_id": self.trial_id, "shoes": {}}
+        for side, s in self.shoes.items():
+            st = s.stats
+            out["shoes"][side] = {
+                "url": s.url,
+                "samples": st.samples,
+                "lost": st.lost,
+                "lost_pct": st.lost_pct,
+                "resets": st.resets,
+                "heel_strikes": len(st.heel_strikes_at),
+                "toe_offs": st.toe_offs,
+                "stride_time_s": median_stride_s(st.heel_strikes_at, self.model.sample_rate_hz),
+                "disconnects": st.disconnects,
+            }
+        return out
