@@ -35,14 +35,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from edge.errors import ConfigError
 from edge.store import OPERATOR_FIELDS
-from firmware_bridge.errors import GaitedgeError
 
 __all__ = ["RUN_KEYS", "ConfigError", "load_run_config"]
-
-
-class ConfigError(GaitedgeError, ValueError):
-    """A configuration file that cannot be used; the message names the key."""
 
 
 #: Dotted TOML key → (argparse destination, type, allowed values or None).

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from edge.errors import ModelFileError
 from edge.model.card import model_card
 from edge.model.gru import GRUWeights
-from firmware_bridge.errors import GaitedgeError
 
 if TYPE_CHECKING:
     from edge.model.backends import Backend, BackendKind
@@ -61,10 +61,6 @@ DEVICE_CHANNELS: dict[str, str] = {
 def pressure_channels(n: int) -> dict[str, str]:
     """Names and unit of ``n`` pressure cells (``pressure_0`` … in kPa)."""
     return {f"pressure_{i}": "kPa" for i in range(n)}
-
-
-class ModelFileError(GaitedgeError):
-    """A model directory that cannot be used, with what is wrong and what to do."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -115,7 +115,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import numpy.typing as npt
 
-from firmware_bridge.errors import GaitedgeError
+from edge.errors import StoreError
 
 __all__ = [
     "APPLICATION_ID",
@@ -260,10 +260,6 @@ _INSERT_OUTPUT = "INSERT OR REPLACE INTO outputs (trial_id, idx, name) VALUES (?
 
 # queue item tags (data items are tuples: tag first, then the row's values)
 _SAMPLES, _PREDICTIONS, _EVENT, _GAP, _ERROR, _DEVICE, _OUTPUTS = range(7)
-
-
-class StoreError(GaitedgeError):
-    """A trial store that cannot be opened or written, with what is wrong and what to do."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

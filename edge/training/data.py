@@ -73,8 +73,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from edge.errors import DatasetError
 from edge.model.files import DEVICE_CHANNELS
-from firmware_bridge.errors import GaitedgeError
 from firmware_bridge.sim.walks import Recording, load_ipol
 
 __all__ = [
@@ -120,10 +120,6 @@ CHANNEL_COLUMNS: tuple[str, ...] = tuple(
 MASK_PREFIX = "mask_"
 
 _SIDE_KEYS = {"L": "LeftFootEvents", "R": "RightFootEvents"}
-
-
-class DatasetError(GaitedgeError, ValueError):
-    """A data set or trial file that cannot be read; the message names the path and the fix."""
 
 
 # --------------------------------------------------------------------------- gait targets
