@@ -56,8 +56,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 class Listener:
     """Decode one transport: feed every chunk to a StreamDecoder and keep what a
-    summary needs. (The streaming runtime of a later issue replaces this with the
-    full pipeline; this is the stats printout.)"""
+    summary needs: the link's stats without the model (``gaitedge run`` is the whole
+    loop)."""
 
     def __init__(self, url: str, capture: Path | None = None) -> None:
         self.url = url
