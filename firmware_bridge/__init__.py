@@ -1,22 +1,23 @@
 """The wire: what insole firmware sends and how bytes become samples.
 
-bytes -> frames (:mod:`.framing`) -> packets and samples (:mod:`.codec`), from any
-transport (:mod:`.transports`); :mod:`.simulator` is a virtual insole. PROTOCOL.md is the
-normative spec; :mod:`.spec` holds its numbers.
+bytes -> frames (:mod:`.framing`) -> packets (:mod:`.packets`) -> SI samples
+(:mod:`.decoder`), from any transport (:mod:`.transports`); :mod:`.sim` holds virtual
+insoles. PROTOCOL.md is the normative spec; :mod:`.spec` holds its numbers.
 """
 
-from firmware_bridge.codec import (
-    DecoderStats,
+from firmware_bridge import spec
+from firmware_bridge.decoder import DecoderStats, SampleBlock, StreamDecoder
+from firmware_bridge.errors import DeviceNotFoundError, FrameError, GaitedgeError, TransportError
+from firmware_bridge.packets import (
     DeviceInfo,
-    SampleBlock,
+    SamplesPacket,
     Status,
-    StreamDecoder,
+    decode_packet,
     encode_device_info,
     encode_samples,
     encode_status,
     quantise_imu,
 )
-from firmware_bridge.errors import DeviceNotFoundError, FrameError, GaitedgeError, TransportError
 
 __all__ = [
     "DecoderStats",
@@ -25,11 +26,14 @@ __all__ = [
     "FrameError",
     "GaitedgeError",
     "SampleBlock",
+    "SamplesPacket",
     "Status",
     "StreamDecoder",
     "TransportError",
+    "decode_packet",
     "encode_device_info",
     "encode_samples",
     "encode_status",
     "quantise_imu",
+    "spec",
 ]

@@ -6,29 +6,25 @@ which it leaves the device. The recording's own lost samples become sequence gap
 real link. Faults (drop, corrupt, duplicate, reorder, disconnect) and a drifting device
 clock are added deterministically from a seed.
 
-Sinks: :class:`PtyInsole` writes the stream into a pseudo-terminal, so pyserial reads it
-like a USB insole; ``firmware_bridge.sim.ble_radio`` serves it to bleak as a BLE
-peripheral. ``gaitedge sim`` runs one from the command line.
+Sinks: :class:`~firmware_bridge.sim.pty.PtyInsole` writes the stream into a
+pseudo-terminal, so pyserial reads it like a USB insole; :func:`ble_insole` puts it on the
+simulated radio of :mod:`firmware_bridge.sim.ble_radio`, so bleak finds it as a BLE
+peripheral. ``gaitedge sim`` runs them from the command line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-import os
-import tempfile
 import time
-import tty
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from firmware_bridge import spec
-from firmware_bridge.codec import (
+from firmware_bridge.packets import (
     DeviceInfo,
     Status,
     encode_device_info,
@@ -41,7 +37,7 @@ from firmware_bridge.sim.walks import Recording
 if TYPE_CHECKING:
     from firmware_bridge.sim.ble_radio import SimRadio, VirtualPeripheral
 
-__all__ = ["Faults", "InsoleSimulator", "PtyInsole", "ble_insole", "two_shoes"]
+__all__ = ["Faults", "InsoleSimulator", "ble_insole", "two_shoes"]
 
 log = logging.getLogger(__name__)
 
@@ -291,105 +287,8 @@ def two_shoes(
     )
 
 
-class PtyInsole:
-    """Serve a simulator's stream on a pseudo-terminal, as a USB insole would appear.
-
-    ``port`` is a stable symlink (like ``/dev/serial/by-id/...``) to the pty's slave side;
-    a disconnect fault closes the pty, and the reconnect creates a new one and repoints
-    the link, as udev does when a device is unplugged and plugged back.
-
-    Use as ``async with PtyInsole(sim) as pty: ...`` and ``await pty.run(speed)``.
-    """
-
-    def __init__(
-        self, sim: InsoleSimulator, *, link_dir: str | os.PathLike[str] | None = None
-    ) -> None:
-        self.sim = sim
-        self._own_dir = link_dir is None
-        self.link_dir = Path(link_dir or tempfile.mkdtemp(prefix="gaitedge-sim-"))
-        self.port = str(self.link_dir / f"usb-gaitedge_sim_{sim.name}-if00")
-        self._master: int | None = None
-        self.bytes_sent = 0
-
-    def _plug(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        slave_path = os.ttyname(slave)
-        os.close(slave)  # the reader opens it by path; the master keeps the pty alive
-        os.set_blocking(master, False)
-        tmp = f"{self.port}.new"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(slave_path, tmp)
-        os.replace(tmp, self.port)
-        self._master = master
-
-    def _unplug(self) -> None:
-        """Close the pty and remove the link, as udev removes a by-id link on unplug."""
-        if self._master is not None:
-            os.close(self._master)
-            self._master = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.port)
-
-    async def __aenter__(self) -> Self:
-        self._plug()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._unplug()
-        if self._own_dir:
-            with contextlib.suppress(OSError):  # not empty: leave it
-                self.link_dir.rmdir()
-
-    async def run(self, speed: float | None = 1.0, start: float | None = None) -> None:
-        """Stream every frame into the pty (the pty stays open afterwards until exit);
-        ``speed`` and ``start`` as :meth:`InsoleSimulator.stream`."""
-        loop = asyncio.get_running_loop()
-        outage: tuple[float, float] | None = None
-        async for t_s, frame in self.sim.stream(speed, start):
-            down = self.sim.faults.down_at(t_s)
-            if down is not None:
-                if outage is None:
-                    log.info("%s: unplugged for %.1f s", self.sim.name, down[1] - down[0])
-                    self._unplug()
-                    outage = down
-                continue
-            if outage is not None:
-                self._plug()
-                log.info("%s: plugged back at %s", self.sim.name, self.port)
-                outage = None
-            await self._write(loop, frame)
-
-    async def _write(self, loop: asyncio.AbstractEventLoop, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            assert self._master is not None
-            try:
-                n = os.write(self._master, view)
-            except BlockingIOError:
-                n = 0
-            except OSError as e:  # EIO when the reader side is gone: the bytes are lost
-                log.debug("pty write failed: %s", e)
-                return
-            self.bytes_sent += n
-            view = view[n:]
-            if view:
-                ready: asyncio.Future[None] = loop.create_future()
-                loop.add_writer(self._master, _set_once, ready)
-                try:
-                    await ready
-                finally:
-                    loop.remove_writer(self._master)
-
-
-def _set_once(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 def ble_insole(radio: SimRadio, sim: InsoleSimulator, speed: float = 1.0) -> VirtualPeripheral:
-    """Put ``sim`` on a simulated BLE radio (``transports.ble_sim.SimRadio``) as an insole.
+    """Put ``sim`` on a simulated BLE radio (:class:`~firmware_bridge.sim.ble_radio.SimRadio`).
 
     It advertises ``sim.name`` and the gaitedge service, and once a central subscribes,
     streams at ``speed`` x real time in notifications of MTU - 3 bytes. Each of the faults'

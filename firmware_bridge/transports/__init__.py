@@ -3,6 +3,15 @@
 Chosen by URL with :func:`open_transport`; pyserial and bleak are imported only by the
 transports that need them.
 
+==========================  ===========================================================
+:mod:`.base`                the contract: Transport, TransportEvent, StampedChunk
+:mod:`.serial_port`         SerialTransport (a reader thread per port)
+:mod:`.serial_discovery`    listing serial ports; by-id links and usb:VID:PID targets
+:mod:`.ble`                 BleTransport, scan_insoles, the adapter lock
+:mod:`.capture`             the .gecap file, and RecordingTransport that writes one
+:mod:`.replay`              ReplayTransport, which plays a capture back
+==========================  ===========================================================
+
 =================================  =====================================================
 ``serial:///dev/ttyACM0``          a port path (or a ``/dev/serial/by-id/...`` link)
 ``serial://usb:VID:PID[:SERIAL]``  the USB device with that vendor/product id (hex)
@@ -18,12 +27,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from firmware_bridge.transports.base import EventCallback, Transport, TransportEvent
+from firmware_bridge.transports.base import (
+    ConcurrentReadError,
+    EventCallback,
+    StampedChunk,
+    Transport,
+    TransportEvent,
+)
 
 if TYPE_CHECKING:
-    from firmware_bridge.codec import DeviceInfo
+    from firmware_bridge import DeviceInfo
 
-__all__ = ["EventCallback", "Transport", "TransportEvent", "identify", "open_transport"]
+__all__ = [
+    "ConcurrentReadError",
+    "EventCallback",
+    "StampedChunk",
+    "Transport",
+    "TransportEvent",
+    "identify",
+    "open_transport",
+]
 
 
 def open_transport(url: str, *, on_event: EventCallback | None = None) -> Transport:
@@ -62,12 +85,12 @@ async def identify(
 ) -> DeviceInfo | None:
     """Open ``url``, listen up to ``timeout_s`` s for a DEVICE_INFO packet, close.
 
-    Returns the insole's :class:`~firmware_bridge.codec.DeviceInfo`, or None if none came
+    Returns the insole's :class:`~firmware_bridge.DeviceInfo`, or None if none came
     (not an insole, or silent). Errors opening the link propagate (one-line TransportError).
     """
     import asyncio
 
-    from firmware_bridge.codec import DeviceInfo, StreamDecoder
+    from firmware_bridge import DeviceInfo, StreamDecoder
 
     decoder = StreamDecoder()
     transport = (opener or open_transport)(url)
@@ -80,7 +103,8 @@ async def identify(
         return None
 
     try:
-        return await asyncio.wait_for(listen(), timeout_s)
+        async with asyncio.timeout(timeout_s):  # not wait_for: python/cpython#86296 on 3.11
+            return await listen()
     except TimeoutError:
         return None
     finally:

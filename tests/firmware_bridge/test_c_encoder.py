@@ -1,4 +1,4 @@
-"""The C99 firmware encoder (firmware_bridge/c/gaitedge_insole.h) against the Python codec.
+"""The C99 firmware encoder (firmware_bridge/c/gaitedge_insole.h) against the Python encoder.
 
 A small C program (c_encoder_main.c, next to this file) prints frames built by the header:
 the worked examples of PROTOCOL.md section 6, SAMPLES frames from an LCG that this file
@@ -22,11 +22,10 @@ import pytest
 from cobs import cobs
 
 from firmware_bridge import spec
-from firmware_bridge.codec import (
+from firmware_bridge.decoder import SampleBlock, StreamDecoder
+from firmware_bridge.packets import (
     DeviceInfo,
-    SampleBlock,
     Status,
-    StreamDecoder,
     encode_device_info,
     encode_samples,
     encode_status,
@@ -452,7 +451,7 @@ def _expected_defines() -> dict[str, object]:
         "GE_AXIS_FRAME_SENSOR": spec.AXIS_FRAME_SENSOR,
         "GE_AXIS_FRAME_INSOLE": spec.AXIS_FRAME_INSOLE,
         "GE_BATTERY_UNKNOWN": spec.BATTERY_UNKNOWN,
-        "GE_BATTERY_MV_UNKNOWN": 0,  # PROTOCOL.md 3.3; codec encodes None as 0
+        "GE_BATTERY_MV_UNKNOWN": 0,  # PROTOCOL.md 3.3; encode_status sends None as 0
         "GE_TEMPERATURE_UNKNOWN": spec.TEMPERATURE_UNKNOWN,
         "GE_BLE_SERVICE_UUID": spec.BLE_SERVICE_UUID,
         "GE_BLE_DATA_CHAR_UUID": spec.BLE_DATA_CHAR_UUID,

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from firmware_bridge import spec
-from firmware_bridge.codec import DeviceInfo, SampleBlock, Status, StreamDecoder
-from firmware_bridge.sim.insole import Faults, InsoleSimulator, PtyInsole, ble_insole, two_shoes
+from firmware_bridge.decoder import SampleBlock, StreamDecoder
+from firmware_bridge.packets import DeviceInfo, Status
+from firmware_bridge.sim.insole import Faults, InsoleSimulator, ble_insole, two_shoes
+from firmware_bridge.sim.pty import PtyInsole
 from firmware_bridge.sim.walks import Recording, load_ipol
 from firmware_bridge.transports import TransportEvent, open_transport
 

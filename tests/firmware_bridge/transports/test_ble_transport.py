@@ -19,8 +19,7 @@ import pytest
 from bleak import BleakClient
 from bleak.exc import BleakDBusError
 
-from firmware_bridge import spec
-from firmware_bridge.codec import (
+from firmware_bridge import (
     DeviceInfo,
     SampleBlock,
     Status,
@@ -29,6 +28,7 @@ from firmware_bridge.codec import (
     encode_samples,
     encode_status,
     quantise_imu,
+    spec,
 )
 from firmware_bridge.errors import DeviceNotFoundError, TransportError
 from firmware_bridge.sim.ble_radio import SimRadio, VirtualPeripheral, paced_source
@@ -138,7 +138,7 @@ async def test_scan_does_not_hear_connected_or_dropped_insoles(radio: SimRadio) 
     radio.add_insole(ADDR_R, NAME_R, counting_source())
     events: list[TransportEvent] = []
     async with transport(radio, ADDR_L, events) as t:
-        await t.connect()
+        await t.open()
         radio.drop_link(ADDR_R, 5.0)  # not connected, but off the air
         assert await scan_insoles(0.1, backend=radio.backend) == []
 
@@ -181,7 +181,7 @@ async def test_read_after_close_is_end_of_stream(radio: SimRadio) -> None:
     radio.add_insole(ADDR_L, NAME_L, counting_source())
     events: list[TransportEvent] = []
     t = transport(radio, ADDR_L, events)
-    await t.connect()
+    await t.open()
     reader = asyncio.create_task(read_n(t, 10**9))
     await asyncio.sleep(0.05)
     await t.aclose()
@@ -190,7 +190,7 @@ async def test_read_after_close_is_end_of_stream(radio: SimRadio) -> None:
         await reader
     assert await t.read() == b""
     with pytest.raises(TransportError, match="closed"):
-        await t.connect()
+        await t.open()
 
 
 # ---------------------------------------------------------------------- allow-list
@@ -226,7 +226,7 @@ async def test_allow_list_refuses_an_address_and_says_how_to_allow_it(
     with pytest.raises(
         DeviceNotFoundError, match=rf"heard but not in the allow-list: {ADDR_L} \({NAME_L}\)"
     ):
-        await t.connect()
+        await t.open()
     assert not radio[ADDR_L].clients
     await t.aclose()
 
@@ -338,7 +338,7 @@ async def test_first_connect_attempts_that_fail_are_retried_with_new_clients(
     radio.fail_connects(ADDR_L, 1000)
     t = transport(radio, ADDR_L, [], open_budget_s=0.2)
     with pytest.raises(TransportError, match=r"within 0.2 s .*Software caused connection abort"):
-        await t.connect()
+        await t.open()
     await t.aclose()
 
 
@@ -409,7 +409,7 @@ async def test_aclose_during_the_first_connect_ends_a_pending_read(radio: SimRad
     assert await t.read() == b""
     assert not p.is_connected
     with pytest.raises(TransportError, match="closed"):
-        await t.connect()
+        await t.open()
 
 
 async def test_a_hung_scan_start_fails_within_the_open_budget(
@@ -442,13 +442,13 @@ async def test_a_hung_scan_stop_is_given_up_on(
         await asyncio.Event().wait()
 
     monkeypatch.setattr(radio.scanner_backend, "stop", stop_then_hang)
-    monkeypatch.setattr(ble, "_SCAN_STOP_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(ble.scan, "_SCAN_STOP_TIMEOUT_S", 0.1)
     t0 = time.monotonic()
     found = await asyncio.wait_for(scan_insoles(0.1, backend=radio.backend), 2.0)
     assert [a.address for a in found] == [ADDR_L]
     assert time.monotonic() - t0 < 0.5
     async with transport(radio, ADDR_L, []) as t:  # and then connects (the cached device)
-        await asyncio.wait_for(t.connect(), 2.0)
+        await asyncio.wait_for(t.open(), 2.0)
 
 
 async def test_timeouts_say_what_was_waited_for(radio: SimRadio) -> None:
@@ -457,11 +457,11 @@ async def test_timeouts_say_what_was_waited_for(radio: SimRadio) -> None:
     async with adapter_lock():  # another shoe is connecting
         t = transport(radio, ADDR_L, [], connect_timeout_s=0.1, open_budget_s=0.15)
         with pytest.raises(TransportError, match="waiting for the Bluetooth adapter: another shoe"):
-            await t.connect()
+            await t.open()
         await t.aclose()
     t = transport(radio, ADDR_L, [], connect_timeout_s=0.1, open_budget_s=0.15)
     with pytest.raises(TransportError, match=rf"timed out after 0.1 s connecting to {ADDR_L}"):
-        await t.connect()
+        await t.open()
     await t.aclose()
 
 
@@ -473,7 +473,7 @@ async def test_name_prefix_with_two_insoles_in_range_lists_them(radio: SimRadio)
     t = transport(radio, None, [], name_prefix="GaitEdge-L", scan_timeout_s=0.3)
     t0 = time.monotonic()
     with pytest.raises(TransportError, match="2 BLE insoles with a name starting") as info:
-        await t.connect()
+        await t.open()
     assert time.monotonic() - t0 < 1.0  # not retried for the whole open budget
     msg = str(info.value)
     assert f"{ADDR_L} ({NAME_L}, -50 dBm)" in msg and f"{other} (GaitEdge-L-00A3, -70 dBm)" in msg
@@ -521,7 +521,7 @@ async def test_two_shoes_connect_through_one_lock_and_each_gets_its_own_bytes(
     events: list[TransportEvent] = []
     left, right = (transport(radio, target, events) for target in targets)
     async with left, right:
-        await asyncio.gather(left.connect(), right.connect())
+        await asyncio.gather(left.open(), right.open())
         got_l, got_r = await asyncio.gather(
             read_n(left, len(data[ADDR_L])), read_n(right, len(data[ADDR_R]))
         )

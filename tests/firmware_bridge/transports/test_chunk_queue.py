@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from firmware_bridge.transports import base as _base
-from firmware_bridge.transports.base import ChunkQueue, Transport
+from firmware_bridge.transports import _chunk_queue
+from firmware_bridge.transports._chunk_queue import ChunkQueue
+from firmware_bridge.transports.base import Transport
 
 
 class _Link(Transport):
@@ -90,7 +91,7 @@ async def test_a_cancelled_reader_leaves_the_queue_usable() -> None:
 async def test_reads_are_capped_and_a_backlog_warns_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(_base, "QUEUE_WARN_BYTES", 10_000)
+    monkeypatch.setattr(_chunk_queue, "QUEUE_WARN_BYTES", 10_000)
     q = _queue()
     for _ in range(40):
         q.put(b"x" * 4096)
@@ -99,7 +100,7 @@ async def test_reads_are_capped_and_a_backlog_warns_once(
     sizes = []
     while q.queued_bytes:
         sizes.append(len(await q.get()))
-    assert sum(sizes) == 40 * 4096 and max(sizes) <= _base.MAX_READ_BYTES
+    assert sum(sizes) == 40 * 4096 and max(sizes) <= _chunk_queue.MAX_READ_BYTES
 
 
 async def test_one_reader_at_a_time() -> None:

@@ -5,16 +5,12 @@ import time
 import numpy as np
 import pytest
 
-from firmware_bridge.codec import SampleBlock, StreamDecoder
+from firmware_bridge import SampleBlock, StreamDecoder
 from firmware_bridge.errors import TransportError
 from firmware_bridge.sim.insole import InsoleSimulator
 from firmware_bridge.transports import Transport, TransportEvent, open_transport
-from firmware_bridge.transports.replay import (
-    CaptureWriter,
-    RecordingTransport,
-    ReplayTransport,
-    read_capture,
-)
+from firmware_bridge.transports.capture import CaptureWriter, RecordingTransport, read_capture
+from firmware_bridge.transports.replay import ReplayTransport
 
 
 class ListTransport(Transport):

@@ -15,7 +15,6 @@ import os
 import random
 import threading
 import time
-import tty
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,8 +23,7 @@ import pytest
 import serial.tools.list_ports
 from serial.tools.list_ports_common import ListPortInfo
 
-from firmware_bridge import spec
-from firmware_bridge.codec import (
+from firmware_bridge import (
     DeviceInfo,
     SampleBlock,
     Status,
@@ -34,36 +32,16 @@ from firmware_bridge.codec import (
     encode_samples,
     encode_status,
     quantise_imu,
+    spec,
 )
 from firmware_bridge.errors import DeviceNotFoundError, TransportError
 from firmware_bridge.sim.walks import Recording
 from firmware_bridge.transports import TransportEvent, open_transport, serial_port
-from firmware_bridge.transports.serial_port import (
-    SerialTransport,
-    find_usb_port,
-    list_serial_insoles,
-)
+from firmware_bridge.transports.serial_discovery import find_usb_port, list_serial_insoles
+from firmware_bridge.transports.serial_port import SerialTransport
+from tests.firmware_bridge.transports.pseudo_tty import Pty
 
 THREAD_PREFIX = "gaitedge-serial"
-
-
-class Pty:
-    """A pseudo-terminal whose slave side plays the insole's serial port."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)  # no echo, no line editing, no CR/LF mangling: bytes as sent
-        self.path = os.ttyname(self.slave)
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.master, view) :]
-
-    def unplug(self) -> None:
-        for fd in (self.master, self.slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 @pytest.fixture

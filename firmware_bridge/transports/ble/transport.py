@@ -1,70 +1,39 @@
-"""A wireless insole over Bluetooth LE, through bleak's public ``BleakScanner`` and ``BleakClient``.
-
-Built around what breaks with bleak on a Raspberry Pi (FIELD-NOTES.md section 1):
-
-* One process owns the adapter, and every scan and every connect of that process goes
-  through one lock (:func:`adapter_lock`): BlueZ answers overlapping scan/connect requests
-  with ``org.bluez.Error.InProgress`` or hangs.
-* Clients are always made from a :class:`~bleak.backends.device.BLEDevice` found by our own
-  scan, never from a bare address (which makes bleak scan again by itself). Every device a
-  scan sees is remembered, so :func:`scan_insoles` once before a trial lets each shoe
-  connect without scanning again.
-* The notification callback only puts bytes on an :class:`asyncio.Queue` that
-  :meth:`BleTransport.read` awaits; no work runs in it.
-* After a drop, each reconnect attempt uses a new :class:`~bleak.BleakClient`, within a
-  wall-clock budget with exponential backoff. The cached ``BLEDevice`` is tried first;
-  only if BlueZ has forgotten the device is there a scan, for that one address. A
-  disconnect reported by an old client is ignored.
-* Every step that waits on BlueZ (the adapter lock, starting, listening and stopping a
-  scan, connecting, subscribing) has a time limit: BlueZ sometimes never answers.
-* One task per transport connects, then reconnects after drops: a caller that gives up
-  waiting (``wait_for(read(), ...)``) does not cancel a connect half-way.
-* The ATT payload size (MTU - 3) is logged, never relied on: frames may span
-  notifications, and bytes are delivered as they come.
-
-bleak-retry-connector is not used: it reuses one client across its attempts, its
-``max_attempts`` does not bound the time it takes, and its extras talk to BlueZ over D-Bus
-directly, so a simulated backend would not run the code a Pi runs.
-"""
+"""BleTransport: bytes from one insole's notify characteristic, reconnecting after drops."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import logging
 import os
 import re
 import time
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Final
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
-from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError, BleakError
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from firmware_bridge import spec
 from firmware_bridge.errors import DeviceNotFoundError, TransportError
-from firmware_bridge.transports.base import (
-    ChunkQueue,
-    EventCallback,
-    Transport,
-    future_failed,
-    joined,
+from firmware_bridge.transports._reconnect import ReconnectingTransport, ReconnectPolicy
+from firmware_bridge.transports.base import EventCallback, future_failed
+from firmware_bridge.transports.ble.adapter import (
+    BleBackend,
+    _forget,
+    _recall,
+    adapter_lock,
+)
+from firmware_bridge.transports.ble.scan import (
+    _SCAN_STOP_TIMEOUT_S,
+    _advert_name,
+    _describe,
+    _scan_locked,
 )
 
-__all__ = [
-    "ALLOW_ENV",
-    "BleBackend",
-    "BleTransport",
-    "InsoleAdvert",
-    "adapter_lock",
-    "scan_insoles",
-]
+__all__ = ["ALLOW_ENV", "BleTransport"]
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +43,6 @@ ALLOW_ENV: Final = "GAITEDGE_BLE_ALLOW"
 
 #: Longest a disconnect may take before we stop waiting for it, s (BlueZ allows 10 s).
 _DISCONNECT_TIMEOUT_S: Final = 3.0
-#: Longest wait for BlueZ to stop a scan, s (it sometimes never answers, FIELD-NOTES §1b).
-_SCAN_STOP_TIMEOUT_S: Final = 3.0
-#: How long a device seen by a scan is trusted to still be known to BlueZ, s.
-_SEEN_MAX_AGE_S: Final = 120.0
 _ADDRESS_RE: Final = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")
 #: Errors of one failed connect attempt (D-Bus broken pipes are OSError, dbus EOFError;
 #: TransportError is an OSError).
@@ -86,233 +51,6 @@ _ATTEMPT_ERRORS: Final = (BleakError, TimeoutError, OSError, EOFError)
 
 class _AmbiguousTarget(TransportError):
     """Several insoles match a name prefix: retrying cannot help, the user must choose."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class BleBackend:
-    """The bleak backend classes to use instead of the platform's (for a simulated radio).
-
-    Attributes
-    ----------
-    client : type of bleak.backends.client.BaseBleakClient
-        Passed as ``backend=`` to every :class:`bleak.BleakClient`.
-    scanner : type of bleak.backends.scanner.BaseBleakScanner
-        Passed as ``backend=`` to every :class:`bleak.BleakScanner`.
-    """
-
-    client: type[BaseBleakClient]
-    scanner: type[BaseBleakScanner]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class InsoleAdvert:
-    """An insole heard by :func:`scan_insoles` (one line of ``gaitedge scan``).
-
-    Attributes
-    ----------
-    address : str
-        Bluetooth address, upper case, e.g. ``"C0:FF:EE:00:00:A1"``.
-    name : str or None
-        Advertised local name, e.g. ``"GaitEdge-L-00A1"``; None if none was heard.
-    rssi : int
-        Signal strength of the last advertisement, dBm.
-    service_uuids : tuple of str
-        Service UUIDs in the advertisement (lower case).
-    device : bleak.backends.device.BLEDevice
-        What to pass to :class:`BleTransport` to connect without scanning again.
-    """
-
-    address: str
-    name: str | None
-    rssi: int
-    service_uuids: tuple[str, ...]
-    device: BLEDevice = dataclasses.field(repr=False, compare=False)
-
-
-# ---------------------------------------------------------------------- the adapter lock
-
-_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-#: (backend, address) -> (device, time.monotonic() when seen)
-_seen: dict[tuple[BleBackend | None, str], tuple[BLEDevice, float]] = {}
-
-
-def adapter_lock() -> asyncio.Lock:
-    """The lock every BLE scan and connect of this process goes through.
-
-    One per event loop (a process has one; tests make one per test), so that scanning and
-    connecting never overlap on the adapter. Hold it only around a scan or a connect, never
-    while streaming.
-    """
-    loop = asyncio.get_running_loop()
-    lock = _locks.get(loop)
-    if lock is None:
-        lock = _locks[loop] = asyncio.Lock()
-    return lock
-
-
-def _remember(backend: BleBackend | None, device: BLEDevice) -> None:
-    now = time.monotonic()
-    for key in [k for k, (_, t) in _seen.items() if now - t > _SEEN_MAX_AGE_S]:
-        del _seen[key]
-    _seen[backend, device.address.upper()] = (device, now)
-
-
-def _recall(backend: BleBackend | None, address: str) -> BLEDevice | None:
-    hit = _seen.get((backend, address))
-    if hit is None or time.monotonic() - hit[1] > _SEEN_MAX_AGE_S:
-        return None
-    return hit[0]
-
-
-def _forget(backend: BleBackend | None, address: str) -> None:
-    _seen.pop((backend, address), None)
-
-
-# ---------------------------------------------------------------------- scanning
-
-_Accept = Callable[[BLEDevice, AdvertisementData], bool]
-
-
-def _advert_name(device: BLEDevice, adv: AdvertisementData) -> str | None:
-    return adv.local_name or device.name
-
-
-def _scan_error(e: BleakError) -> TransportError:
-    if isinstance(e, BleakBluetoothNotAvailableError):
-        return TransportError(
-            f"Bluetooth is not available ({e}): is the adapter on? Try `rfkill unblock "
-            "bluetooth` and `bluetoothctl power on`"
-        )
-    return TransportError(
-        f"cannot start a BLE scan ({e}): is another program scanning or connecting on this "
-        "adapter? Only one process should use it; `bluetoothctl scan off` or `sudo "
-        "systemctl restart bluetooth` clears a stuck scan"
-    )
-
-
-async def _scan_locked(
-    timeout_s: float,
-    accept: _Accept,
-    *,
-    backend: BleBackend | None,
-    stop_when: Callable[[dict[str, tuple[BLEDevice, AdvertisementData]]], bool] | None = None,
-) -> dict[str, tuple[BLEDevice, AdvertisementData]]:
-    """Scan (the caller holds :func:`adapter_lock`) and return the accepted devices by address.
-
-    Stops after ``timeout_s`` s (starting the scan included), or as soon as
-    ``stop_when(found)`` is true; stopping takes at most :data:`_SCAN_STOP_TIMEOUT_S` more.
-    """
-    found: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
-    done = asyncio.Event()
-
-    def on_advert(device: BLEDevice, adv: AdvertisementData) -> None:
-        if not accept(device, adv):
-            return
-        found[device.address.upper()] = (device, adv)
-        _remember(backend, device)
-        if stop_when is not None and stop_when(found):
-            done.set()
-
-    scanner = BleakScanner(on_advert, backend=None if backend is None else backend.scanner)
-    log.debug("BLE scan for up to %.1f s", timeout_s)
-    end = time.monotonic() + timeout_s
-    try:
-        try:
-            async with asyncio.timeout(timeout_s):
-                await scanner.start()
-        except BleakError as e:
-            raise _scan_error(e) from e
-        except TimeoutError:  # BlueZ sometimes never answers (FIELD-NOTES §1b)
-            raise TransportError(
-                f"the BLE scan did not start within {timeout_s:.1f} s: BlueZ is not answering; "
-                "if this repeats, `sudo systemctl restart bluetooth`"
-            ) from None
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max(0.0, end - time.monotonic())):
-                await done.wait()
-    finally:  # also after a failed start: discovery may be on (stop() is a no-op if not)
-        try:
-            async with asyncio.timeout(_SCAN_STOP_TIMEOUT_S):
-                await scanner.stop()
-        except (BleakError, TimeoutError) as e:  # InProgress after discovery ended (#2021)
-            log.debug("stopping the BLE scan failed, ignored: %s", _describe(e))
-    return found
-
-
-async def scan_insoles(
-    timeout_s: float = 5.0,
-    *,
-    name_prefix: str | None = spec.BLE_NAME_PREFIX,
-    service_uuid: str | None = spec.BLE_SERVICE_UUID,
-    backend: BleBackend | None = None,
-) -> list[InsoleAdvert]:
-    """Listen for insoles for ``timeout_s`` s; return what was heard, sorted by name.
-
-    A device is an insole if its advertised name starts with ``name_prefix`` or it
-    advertises ``service_uuid`` (either test may be switched off with None). The filter is
-    applied here rather than in BlueZ: the 128-bit UUID and the name often do not fit in
-    one advertisement, so a device may show only one of them.
-
-    Every device heard is remembered, so a :class:`BleTransport` for it connects without
-    scanning again (scan once before a trial, then connect each shoe).
-
-    Parameters
-    ----------
-    timeout_s : float
-        How long to listen, s. BlueZ scans in windows of about 10 s with gaps of about 5 s;
-        5–10 s finds an advertising insole reliably.
-    name_prefix : str or None
-        Advertised local name prefix, default ``spec.BLE_NAME_PREFIX``.
-    service_uuid : str or None
-        Primary service UUID, default ``spec.BLE_SERVICE_UUID``.
-    backend : BleBackend, optional
-        bleak backend classes to use instead of the platform's (tests).
-
-    Returns
-    -------
-    list of InsoleAdvert
-
-    Raises
-    ------
-    ValueError
-        Both ``name_prefix`` and ``service_uuid`` are None.
-    TransportError
-        The scan could not start (Bluetooth off, adapter busy).
-    """
-    if name_prefix is None and service_uuid is None:
-        raise ValueError("name_prefix and service_uuid are both None; give at least one")
-    uuid = None if service_uuid is None else service_uuid.lower()
-
-    def accept(device: BLEDevice, adv: AdvertisementData) -> bool:
-        name = _advert_name(device, adv) or ""
-        if name_prefix is not None and name.startswith(name_prefix):
-            return True
-        return uuid is not None and uuid in (u.lower() for u in adv.service_uuids)
-
-    try:
-        async with adapter_lock():
-            found = await _scan_locked(timeout_s, accept, backend=backend)
-    except (FileNotFoundError, ConnectionRefusedError) as e:  # dbus-fast: no system bus
-        raise TransportError(
-            f"BlueZ cannot be reached over the D-Bus system bus ({e}); start it "
-            "(`sudo systemctl start bluetooth`), or in a container mount /run/dbus"
-        ) from e
-    adverts = [
-        InsoleAdvert(
-            address=address,
-            name=_advert_name(device, adv),
-            rssi=adv.rssi,
-            service_uuids=tuple(u.lower() for u in adv.service_uuids),
-            device=device,
-        )
-        for address, (device, adv) in found.items()
-    ]
-    return sorted(adverts, key=lambda a: (a.name or "", a.address))
-
-
-# ---------------------------------------------------------------------- the transport
 
 
 def _normalise_address(address: str) -> str:
@@ -325,14 +63,10 @@ def _normalise_address(address: str) -> str:
     return norm
 
 
-def _describe(e: BaseException) -> str:
-    return str(e) or type(e).__name__
-
-
-class BleTransport(Transport):
+class BleTransport(ReconnectingTransport):
     """Bytes from one insole's notify characteristic, reconnecting by itself after a drop.
 
-    The link comes up on the first :meth:`read` or an explicit :meth:`connect` (connect
+    The link comes up on the first :meth:`read` or an explicit :meth:`open` (connect
     both shoes before a trial starts: connecting disturbs links already up). Connect
     attempts, each with a new :class:`~bleak.BleakClient`, are retried with exponential
     backoff (``retry_initial_s`` doubling up to ``retry_max_s``) for ``open_budget_s``.
@@ -348,7 +82,7 @@ class BleTransport(Transport):
     name_prefix : str, optional
         Connect to the insole whose advertised name starts with this, e.g.
         ``"GaitEdge-L"``, listening the whole ``scan_timeout_s``: if several are heard,
-        :meth:`connect` raises and lists them (then connect by address). After it is
+        :meth:`open` raises and lists them (then connect by address). After it is
         found, reconnects go to that same address.
     allowed_addresses : iterable of str, optional
         If given, only these addresses may be connected to; others are refused (an
@@ -396,7 +130,6 @@ class BleTransport(Transport):
         backend: BleBackend | None = None,
         on_event: EventCallback | None = None,
     ) -> None:
-        super().__init__(on_event=on_event)
         if (address is None) == (name_prefix is None):
             raise ValueError(
                 "give either address (AA:BB:CC:DD:EE:FF or a BLEDevice) or name_prefix "
@@ -412,15 +145,8 @@ class BleTransport(Transport):
         ):
             if not value > 0:
                 raise ValueError(f"{label}={value!r}; must be > 0 s")
-        if reconnect_budget_s is not None and reconnect_budget_s < 0:
-            raise ValueError(
-                f"reconnect_budget_s={reconnect_budget_s!r}; must be >= 0 s, or None for forever"
-            )
-        if not 0 < retry_initial_s <= retry_max_s:
-            raise ValueError(
-                f"retry_initial_s={retry_initial_s!r}, retry_max_s={retry_max_s!r}; "
-                "need 0 < retry_initial_s <= retry_max_s"
-            )
+        policy = ReconnectPolicy(reconnect_budget_s, retry_initial_s, retry_max_s)
+        super().__init__(policy, on_event=on_event)
         self.allowed_addresses = (
             None
             if allowed_addresses is None
@@ -430,9 +156,6 @@ class BleTransport(Transport):
         self.scan_timeout_s = scan_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.open_budget_s = open_budget_s
-        self.reconnect_budget_s = reconnect_budget_s
-        self.retry_initial_s = retry_initial_s
-        self.retry_max_s = retry_max_s
         self.backend = backend
 
         self._device: BLEDevice | None = None
@@ -450,12 +173,9 @@ class BleTransport(Transport):
         self.name = self.address_ or f"name={name_prefix}"
 
         self._client: BleakClient | None = None
-        self._chunks = ChunkQueue(self)
         self._lost = asyncio.Event()
         self._t_lost = 0.0
         self._supervisor: asyncio.Task[None] | None = None
-        self._up: asyncio.Future[None] | None = None  # the supervisor's first connect
-        self._closed = False
 
     @classmethod
     def from_target(
@@ -486,7 +206,7 @@ class BleTransport(Transport):
 
     # ------------------------------------------------------------------ public async API
 
-    async def connect(self) -> None:
+    async def open(self) -> None:
         """Connect and subscribe (:meth:`read` does this on its first call).
 
         The connecting is done by a task of the transport: cancelling this call does not
@@ -510,30 +230,6 @@ class BleTransport(Transport):
                 self._supervise(up), name=f"gaitedge-ble {self.name}"
             )
         await asyncio.shield(up)
-
-    async def read(self) -> bytes:
-        """Wait for the next bytes (>= 1); b"" once closed or reconnection is given up.
-
-        Raises
-        ------
-        TransportError
-            On the first call, if the insole cannot be connected (see :meth:`connect`).
-        """
-        return joined(await self.read_stamped())
-
-    async def read_stamped(self) -> list[tuple[bytes, float]]:
-        """:meth:`read`'s chunks as received, each with its ``time.monotonic()``."""
-        if self._closed or self._chunks.ended:
-            return []
-        up = self._up
-        if up is None or not up.done() or future_failed(up):
-            try:
-                await self.connect()
-            except TransportError:
-                if self._closed:  # aclose() ran meanwhile: that is the end of the stream
-                    return []
-                raise
-        return await self._chunks.get_stamped()
 
     async def aclose(self) -> None:
         """Stop connecting or reconnecting, and disconnect. Idempotent; never raises."""
@@ -604,7 +300,7 @@ class BleTransport(Transport):
                 if old is not None:
                     await self._disconnect_quietly(old)
                 try:
-                    await self._connect_within(t_down, self.reconnect_budget_s)
+                    await self._connect_within(t_down, self.policy.reconnect_budget_s)
                 except TransportError as e:
                     self._emit("gave_up", gap_s=time.monotonic() - t_down, detail=str(e))
                     self._chunks.end()
@@ -612,7 +308,7 @@ class BleTransport(Transport):
                 self._emit(
                     "reconnected", gap_s=time.monotonic() - t_down, detail=self._link_detail()
                 )
-        except Exception as e:  # a bug: fail connect() or end the stream, loudly
+        except Exception as e:  # a bug: fail open() or end the stream, loudly
             log.exception("%s: BLE supervisor failed", self.name)
             if up.done():
                 self._chunks.end(e)
@@ -630,16 +326,13 @@ class BleTransport(Transport):
         Raises TransportError (DeviceNotFoundError if the insole was never heard) with the
         last attempt's error when the budget runs out.
         """
-        deadline = None if budget_s is None else t_start + budget_s
-        delay = self.retry_initial_s
+        backoff = self.policy.backoff(t_start, budget_s)
         attempt = 0
         last: BaseException | None = None
-        while True:
-            if deadline is not None and time.monotonic() >= deadline:
-                break
+        while not backoff.expired():
             attempt += 1
             try:
-                await self._attempt(deadline)
+                await self._attempt(backoff.deadline)
                 return
             except _AmbiguousTarget:
                 raise
@@ -650,10 +343,9 @@ class BleTransport(Transport):
                     # BlueZ has forgotten the device: next attempt scans for this address only
                     self._device = None
                     _forget(self.backend, self.address_)
-            wait = delay if deadline is None else min(delay, deadline - time.monotonic())
+            wait = backoff.next_wait()
             if wait > 0:
                 await asyncio.sleep(wait)
-            delay = min(2 * delay, self.retry_max_s)
         why = "no attempt was made" if last is None else _describe(last)
         msg = (
             f"could not connect to BLE insole {self.name} within {budget_s:g} s "
