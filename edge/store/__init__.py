@@ -31,55 +31,13 @@ Durability (SQLite WAL; ``../shared/FIELD-NOTES.md`` §6):
   ``ENOSPC``, or any other write error) it stops writing data, marks the recording trials
   ``disk_full`` (or ``error``) with one small FULL-synced update, sets :attr:`TrialStore.status`,
   logs one warning and drops later appends. It never raises into the caller's loop.
-  :attr:`TrialStore.status` says ``"disk full: …"`` for the first case and
-  ``"write error …"`` (never the word "disk") for the others.
+  :attr:`TrialStore.health` says which (:class:`StoreHealth`); :attr:`TrialStore.status`
+  says it in one line for people (``"disk full: …"``, ``"write error …"``).
 - **Locked** (another program holds the write lock longer than the 5 s busy timeout): the
   batch is kept and retried at the next flush; nothing is dropped.
 
-Schema (version 1, ``PRAGMA user_version``; ``PRAGMA application_id`` = 0x47414954, "GAIT").
-Times are unix seconds (UTC) as float; ``side`` is ``'L'`` or ``'R'``; rows of one trial
-are deleted with it (``ON DELETE CASCADE``).
-
-===============  ==============================================================================
-table            columns
-===============  ==============================================================================
-``trials``       ``id`` INTEGER PK; ``subject``, ``shoe``, ``shoe_model``, ``shoe_size``,
-                 ``condition``, ``surface``, ``operator``, ``notes``, ``model_name``,
-                 ``model_sha256`` TEXT (:class:`TrialInfo`); ``gaitedge_version`` TEXT;
-                 ``start_unix_s``, ``end_unix_s`` (NULL while recording), ``last_write_unix_s``
-                 (time of the last data commit) REAL; ``status`` TEXT (:data:`STATUSES`);
-                 ``writer_host``, ``writer_boot_id`` TEXT, ``writer_pid``, ``writer_start_ticks``
-                 INTEGER (who writes it; see "Interrupted trials")
-``devices``      ``trial_id``, ``side`` (PK together); ``device_id`` (integer or text, as given);
-                 ``firmware`` TEXT; ``sample_rate_hz`` REAL; ``channels``, ``units`` TEXT (JSON
-                 lists, e.g. ``["acc_x", …]`` and ``["m/s^2", …]``); ``transport`` TEXT (URL);
-                 ``added_unix_s`` REAL. Adding a side again (a restarted device) replaces it.
-``samples``      one row per sample, in arrival order (rowid): ``trial_id``, ``side``;
-                 ``counter`` INTEGER (the decoder's unwrapped sample counter);
-                 ``t_host`` REAL [unix s]; ``t_device_us`` INTEGER [µs, device clock];
-                 ``acc_x_mps2``, ``acc_y_mps2``, ``acc_z_mps2`` REAL [m/s², gravity included],
-                 ``gyr_x_radps``, ``gyr_y_radps``, ``gyr_z_radps`` REAL [rad/s], insole frame;
-                 ``pressure_kpa`` BLOB: the sample's p cells as little-endian float32 [kPa],
-                 NaN = no valid reading, ``x''`` for p = 0, NULL for "no pressure given"
-``outputs``      ``trial_id``, ``idx`` (PK together); ``name`` TEXT: the model's output names
-``predictions``  one row per sample and output: ``trial_id``, ``side``, ``counter`` INTEGER,
-                 ``output`` INTEGER (``outputs.idx``), ``value`` REAL (as the loop stored it)
-``events``       ``id`` PK; ``trial_id``, ``side``, ``kind`` TEXT (``"HS"``, ``"TO"``);
-                 ``counter_at`` REAL [samples, may lie between samples]; ``counter_reported``
-                 INTEGER; ``t_host`` REAL [unix s, when it was reported]
-``gaps``         ``id`` PK; ``trial_id``, ``side``, ``first_counter`` INTEGER (first lost),
-                 ``n_lost`` INTEGER [samples], ``reason`` TEXT, ``t_host`` REAL [unix s, when
-                 it was appended]
-``errors``       ``id`` PK; ``trial_id``, ``side`` (NULL: not one shoe's), ``message`` TEXT,
-                 ``t_host`` REAL [unix s, when it was appended]
-===============  ==============================================================================
-
-Indices: ``(trial_id, side, counter)`` on samples and predictions, ``(trial_id, side)`` on
-events, gaps and errors, ``status`` on trials. Example, stance of the left shoe::
-
-    SELECT p.counter, p.value FROM predictions p JOIN outputs o
-        ON o.trial_id = p.trial_id AND o.idx = p.output
-    WHERE p.trial_id = 3 AND p.side = 'L' AND o.name = 'stance' ORDER BY p.rowid;
+Tables, columns and units: :mod:`edge.store.schema`. Rows read back are typed
+(:mod:`edge.store.reader`); the writer thread is :mod:`edge.store.writer`.
 
 Samples are rows with real columns, not per-block BLOBs, so SQL works on them, and rows
 keep up easily. Measured on the x86 dev box (Python 3.11, SQLite 3.40, FULL; 125 s of two
@@ -96,18 +54,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
-import itertools
 import json
 import logging
 import os
 import queue
-import shutil
-import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -116,191 +70,65 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import StoreError
+from edge.store import reader
+from edge.store.health import StoreHealth
+from edge.store.reader import (
+    DeviceRecord,
+    ErrorRow,
+    EventRow,
+    GapRow,
+    PredictionArrays,
+    SampleArrays,
+    TrialRecord,
+)
+from edge.store.schema import (
+    APPLICATION_ID,
+    BUSY_TIMEOUT_S,
+    INFO_FIELDS,
+    INSERT_ERROR,
+    INSERT_EVENT,
+    INSERT_GAP,
+    INSERT_OUTPUT,
+    MIGRATIONS,
+    OPERATOR_FIELDS,
+    SCHEMA_VERSION,
+    STATUSES,
+    UPSERT_DEVICE,
+    Side,
+    TrialInfo,
+    TrialStatus,
+)
+from edge.store.writer import (
+    Item,
+    PredictionsItem,
+    Request,
+    RowsItem,
+    SamplesItem,
+    StoreWriter,
+    free_bytes,
+    writer_alive,
+)
 
 __all__ = [
     "APPLICATION_ID",
     "OPERATOR_FIELDS",
     "SCHEMA_VERSION",
     "STATUSES",
+    "DeviceRecord",
+    "ErrorRow",
+    "EventRow",
+    "GapRow",
+    "PredictionArrays",
+    "SampleArrays",
     "StoreError",
+    "StoreHealth",
     "TrialInfo",
+    "TrialRecord",
     "TrialStatus",
     "TrialStore",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Trial statuses. ``recording`` until :meth:`TrialStore.finish_trial`; ``interrupted`` is
-#: set on reopen when the writer died; ``disk_full`` and ``error`` by the writer.
-STATUSES = ("recording", "complete", "stopped", "interrupted", "disk_full", "error")
-TrialStatus = Literal["recording", "complete", "stopped", "interrupted", "disk_full", "error"]
-Side = Literal["L", "R"]
-
-#: ``PRAGMA application_id`` of a gaitedge trial store ("GAIT").
-APPLICATION_ID = 0x47414954
-
-_IMU_COLUMNS = (
-    "acc_x_mps2",
-    "acc_y_mps2",
-    "acc_z_mps2",
-    "gyr_x_radps",
-    "gyr_y_radps",
-    "gyr_z_radps",
-)
-_STATUS_SQL = ", ".join(f"'{s}'" for s in STATUSES)
-#: The :class:`TrialInfo` fields an operator types (the rest name the model that ran).
-OPERATOR_FIELDS: tuple[str, ...] = (
-    "subject", "shoe", "shoe_model", "shoe_size", "condition", "surface", "operator", "notes",
-)  # fmt: skip
-_INFO_FIELDS = (*OPERATOR_FIELDS, "model_name", "model_sha256")
-
-# Migrations: _MIGRATIONS[i] takes a store from schema version i to i + 1, in one
-# transaction. Version 1 is the first schema. Append, never edit a released one.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        f"PRAGMA application_id = {APPLICATION_ID}",
-        f"""CREATE TABLE trials (
-            id INTEGER PRIMARY KEY,
-            {", ".join(f"{f} TEXT NOT NULL DEFAULT ''" for f in _INFO_FIELDS)},
-            gaitedge_version TEXT NOT NULL DEFAULT '',
-            start_unix_s REAL NOT NULL,
-            end_unix_s REAL,
-            last_write_unix_s REAL,
-            status TEXT NOT NULL CHECK (status IN ({_STATUS_SQL})),
-            writer_host TEXT NOT NULL DEFAULT '',
-            writer_boot_id TEXT NOT NULL DEFAULT '',
-            writer_pid INTEGER,
-            writer_start_ticks INTEGER)""",
-        "CREATE INDEX trials_status ON trials(status)",
-        """CREATE TABLE devices (
-            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-            side TEXT NOT NULL CHECK (side IN ('L', 'R')),
-            device_id NOT NULL,
-            firmware TEXT NOT NULL,
-            sample_rate_hz REAL NOT NULL,
-            channels TEXT NOT NULL,
-            units TEXT NOT NULL,
-            transport TEXT NOT NULL,
-            added_unix_s REAL NOT NULL,
-            PRIMARY KEY (trial_id, side))""",
-        f"""CREATE TABLE samples (
-            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-            side TEXT NOT NULL,
-            counter INTEGER NOT NULL,
-            t_host REAL NOT NULL,
-            t_device_us INTEGER NOT NULL,
-            {", ".join(f"{c} REAL NOT NULL" for c in _IMU_COLUMNS)},
-            pressure_kpa BLOB)""",
-        "CREATE INDEX samples_trial_side ON samples(trial_id, side, counter)",
-        """CREATE TABLE outputs (
-            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-            idx INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            PRIMARY KEY (trial_id, idx))""",
-        """CREATE TABLE predictions (
-            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-            side TEXT NOT NULL,
-            counter INTEGER NOT NULL,
-            output INTEGER NOT NULL,
-            value REAL NOT NULL)""",
-        "CREATE INDEX predictions_trial_side ON predictions(trial_id, side, counter)",
-        """CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
-            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-            side TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            counter_at REAL NOT NULL,
-            counter_reported INTEGER NOT NULL,
-            t_host REAL NOT NULL)""",
-        "CREATE INDEX events_trial_side ON events(trial_id, side)",
-        """CREATE TABLE gaps (
-            id INTEGER PRIMARY KEY,
-            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-            side TEXT NOT NULL,
-            first_counter INTEGER NOT NULL,
-            n_lost INTEGER NOT NULL,
-            reason TEXT NOT NULL,
-            t_host REAL NOT NULL)""",
-        "CREATE INDEX gaps_trial_side ON gaps(trial_id, side)",
-        """CREATE TABLE errors (
-            id INTEGER PRIMARY KEY,
-            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-            side TEXT,
-            message TEXT NOT NULL,
-            t_host REAL NOT NULL)""",
-        "CREATE INDEX errors_trial_side ON errors(trial_id, side)",
-    ),
-)
-
-#: Schema version this gaitedge writes (and the newest it reads).
-SCHEMA_VERSION = len(_MIGRATIONS)
-
-_BUSY_TIMEOUT_S = 5.0
-_INSERT_SAMPLES = (
-    "INSERT INTO samples (trial_id, side, counter, t_host, t_device_us, "
-    f"{', '.join(_IMU_COLUMNS)}, pressure_kpa) VALUES ({', '.join('?' * 12)})"
-)
-_INSERT_PREDICTIONS = (
-    "INSERT INTO predictions (trial_id, side, counter, output, value) VALUES (?, ?, ?, ?, ?)"
-)
-_INSERT_EVENT = (
-    "INSERT INTO events (trial_id, side, kind, counter_at, counter_reported, t_host) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_GAP = (
-    "INSERT INTO gaps (trial_id, side, first_counter, n_lost, reason, t_host) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_ERROR = "INSERT INTO errors (trial_id, side, message, t_host) VALUES (?, ?, ?, ?)"
-_UPSERT_DEVICE = (
-    "INSERT OR REPLACE INTO devices (trial_id, side, device_id, firmware, sample_rate_hz, "
-    "channels, units, transport, added_unix_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_OUTPUT = "INSERT OR REPLACE INTO outputs (trial_id, idx, name) VALUES (?, ?, ?)"
-
-# queue item tags (data items are tuples: tag first, then the row's values)
-_SAMPLES, _PREDICTIONS, _EVENT, _GAP, _ERROR, _DEVICE, _OUTPUTS = range(7)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TrialInfo:
-    """What the operator enters for a trial; every field is optional free text.
-
-    Attributes
-    ----------
-    subject : str
-        Subject code (pseudonymous, e.g. ``"P03"``; never a name).
-    shoe, shoe_model, shoe_size : str
-        The shoe under test: its id (e.g. a prototype label), model, size (as marked).
-    condition, surface : str
-        Test condition (e.g. ``"walk-preferred"``) and surface (``"treadmill"``, ``"grass"``).
-    operator, notes : str
-        Who ran the trial; anything else.
-    model_name, model_sha256 : str
-        The gait model that ran (directory name and the SHA-256 of its weights file).
-    """
-
-    subject: str = ""
-    shoe: str = ""
-    shoe_model: str = ""
-    shoe_size: str = ""
-    condition: str = ""
-    surface: str = ""
-    operator: str = ""
-    notes: str = ""
-    model_name: str = ""
-    model_sha256: str = ""
-
-
-@dataclasses.dataclass(eq=False)
-class _Request:
-    """A call the writer thread answers (start, finish, flush, close)."""
-
-    kind: str
-    args: tuple[Any, ...] = ()
-    done: threading.Event = dataclasses.field(default_factory=threading.Event)
-    result: Any = None
-    error: BaseException | None = None
 
 
 @dataclasses.dataclass
@@ -366,14 +194,13 @@ class TrialStore:
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
         self.path = Path(path)
         self.flush_interval_s = float(flush_interval_s)
-        self.min_free_bytes = int(min_free_bytes)
+        self._min_free_bytes = int(min_free_bytes)
         self.synchronous = synchronous
         self.read_only = read_only
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | _Request] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item | Request] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._live: dict[int, _Live] = {}
-        self._status = "ok"
-        self._stopped = False  # set by the writer: data appends are dropped
+        self._writer: StoreWriter | None = None
         self._closed = False
         self._read_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
@@ -401,10 +228,13 @@ class TrialStore:
                 ) from e
             raise
         self._conn.execute(f"PRAGMA synchronous = {synchronous}")
-        self._retry: list[tuple[Any, ...]] = []
-        self._writing: set[int] = set()  # writer-side: trials recording through this store
+        self._writer = StoreWriter(
+            self._conn, self.path, flush_interval_s=self.flush_interval_s,
+            min_free_bytes=int(min_free_bytes), synchronous=synchronous,
+            requests=self._queue, wake=self._wake,
+        )  # fmt: skip
         self._thread = threading.Thread(
-            target=self._run, name=f"gaitedge-store-writer {self.path.name}", daemon=True
+            target=self._writer.run, name=f"gaitedge-store-writer {self.path.name}", daemon=True
         )
         self._thread.start()
 
@@ -414,7 +244,7 @@ class TrialStore:
         conn = None
         try:
             conn = sqlite3.connect(
-                path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+                path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA foreign_keys = ON")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -443,7 +273,7 @@ class TrialStore:
         conn = None
         try:
             conn = sqlite3.connect(
-                target, uri=self.read_only, timeout=_BUSY_TIMEOUT_S, isolation_level=None,
+                target, uri=self.read_only, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                 check_same_thread=False,
             )  # fmt: skip
             conn.execute("PRAGMA query_only = ON")
@@ -487,7 +317,7 @@ class TrialStore:
             try:
                 version = self._check_version(conn)
                 for v in range(version, SCHEMA_VERSION):
-                    for statement in _MIGRATIONS[v]:
+                    for statement in MIGRATIONS[v]:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {v + 1}")
                     log.info("trial store %s: schema %d -> %d", self.path, v, v + 1)
@@ -515,7 +345,7 @@ class TrialStore:
                 "start_unix_s, last_write_unix_s FROM trials WHERE status = 'recording'"
             ).fetchall()
             for tid, host, boot, pid, ticks, start, last in rows:
-                if _writer_alive(host, boot, pid, ticks):
+                if writer_alive(host, boot, pid, ticks):
                     continue
                 end = last if last is not None else start
                 conn.execute(
@@ -523,7 +353,7 @@ class TrialStore:
                     (end, tid),
                 )
                 conn.execute(
-                    _INSERT_ERROR,
+                    INSERT_ERROR,
                     (tid, None, f"writer (pid {pid} on {host}) gone; marked interrupted", now),
                 )
                 log.warning("trial %d in %s was interrupted (writer gone)", tid, self.path)
@@ -547,8 +377,28 @@ class TrialStore:
 
     @property
     def status(self) -> str:
-        """``"ok"``, or why recording stopped (``"disk full: …"``, ``"write error …"``)."""
-        return self._status
+        """``"ok"``, or the one line saying why recording stopped (for people)."""
+        return "ok" if self._writer is None else self._writer.message
+
+    @property
+    def health(self) -> StoreHealth:
+        """Whether the store is still recording, and if not, why (for code)."""
+        return StoreHealth.OK if self._writer is None else self._writer.health
+
+    @property
+    def min_free_bytes(self) -> int:
+        """Free space the folder must keep [bytes]; may be changed while recording."""
+        return self._min_free_bytes if self._writer is None else self._writer.min_free_bytes
+
+    @min_free_bytes.setter
+    def min_free_bytes(self, value: int) -> None:
+        self._min_free_bytes = int(value)
+        if self._writer is not None:
+            self._writer.min_free_bytes = int(value)
+
+    @property
+    def _stopped(self) -> bool:
+        return self._writer is not None and self._writer.stopped
 
     def close(self, reason: str | None = None) -> None:
         """Commit what is queued, mark unfinished trials ``interrupted``, stop the writer.
@@ -584,12 +434,12 @@ class TrialStore:
         self._check_writable()
         if not isinstance(info, TrialInfo):
             raise TypeError(f"info must be a TrialInfo, got {type(info).__name__}")
-        for f in _INFO_FIELDS:
+        for f in INFO_FIELDS:
             if not isinstance(getattr(info, f), str):
                 raise TypeError(f"TrialInfo.{f} must be a str, got {getattr(info, f)!r}")
         if self._stopped:
-            raise StoreError(f"trial store {str(self.path)!r} stopped recording: {self._status}")
-        free = _free_bytes(self.path.parent)
+            raise StoreError(f"trial store {str(self.path)!r} stopped recording: {self.status}")
+        free = free_bytes(self.path.parent)
         if free is not None and free < self.min_free_bytes:
             raise StoreError(
                 f"disk nearly full: {free / 1e6:.0f} MB free in {str(self.path.parent)!r}, "
@@ -639,7 +489,7 @@ class TrialStore:
             str(firmware), float(sample_rate_hz), json.dumps(list(channels)),
             json.dumps(list(units)), str(transport), time.time(),
         )  # fmt: skip
-        self._put((_DEVICE, row))
+        self._put(RowsItem(UPSERT_DEVICE, (row,)))
 
     def set_outputs(self, trial_id: int, names: Sequence[str]) -> None:
         """Name the model's outputs (columns of ``append_predictions``), once per trial."""
@@ -656,7 +506,7 @@ class TrialStore:
                 )
             return
         live.n_outputs, live.output_names = len(names), names
-        self._put((_OUTPUTS, [(trial_id, i, n) for i, n in enumerate(names)]))
+        self._put(RowsItem(INSERT_OUTPUT, tuple((trial_id, i, n) for i, n in enumerate(names))))
 
     # ------------------------------------------------------------------ appending
 
@@ -699,7 +549,7 @@ class TrialStore:
         if p is not None and (p.ndim != 2 or len(p) != n):
             raise ValueError(f"pressure must have shape ({n}, p), got {p.shape}")
         if n:
-            self._put((_SAMPLES, trial_id, side, c, th, td, x, p))
+            self._put(SamplesItem(trial_id, side, c, th, td, x, p))
 
     def append_predictions(
         self, trial_id: int, side: Side, counter: npt.ArrayLike, outputs: npt.ArrayLike
@@ -725,7 +575,7 @@ class TrialStore:
                 f"expected counter (n,) and outputs (n, {k}); got {c.shape} and {y.shape}"
             )
         if len(c):
-            self._put((_PREDICTIONS, trial_id, side, c, y))
+            self._put(PredictionsItem(trial_id, side, c, y))
 
     def append_event(
         self,
@@ -747,7 +597,7 @@ class TrialStore:
                 int(counter_reported),
                 float(t_host),
             )
-            self._put((_EVENT, row))
+            self._put(RowsItem(INSERT_EVENT, (row,)))
 
     def append_gap(
         self, trial_id: int, side: Side, first_counter: int, n_lost: int, reason: str
@@ -756,120 +606,50 @@ class TrialStore:
         self._check_append(trial_id, side)
         if not self._stopped:
             row = (trial_id, side, int(first_counter), int(n_lost), str(reason), time.time())
-            self._put((_GAP, row))
+            self._put(RowsItem(INSERT_GAP, (row,)))
 
     def append_error(self, trial_id: int, side: Side | None, message: str) -> None:
         """Enqueue an error of one shoe (``side``) or of the trial (``side=None``)."""
         self._check_append(trial_id, side)
         if not self._stopped:
-            self._put((_ERROR, (trial_id, side, str(message), time.time())))
+            self._put(RowsItem(INSERT_ERROR, ((trial_id, side, str(message), time.time()),)))
 
     # ------------------------------------------------------------------ reading
 
-    def trials(self) -> list[dict[str, Any]]:
-        """Every trial (the ``trials`` columns), oldest first."""
+    def trials(self) -> list[TrialRecord]:
+        """Every trial, oldest first."""
         with self._reading() as conn:
-            return _dicts(conn.execute("SELECT * FROM trials ORDER BY id"))
+            return reader.trials(conn)
 
-    def trial(self, trial_id: int) -> dict[str, Any]:
-        """One trial: its columns, ``devices`` ({side: columns, channels/units as lists})
-        and ``outputs`` (the output names)."""
+    def trial(self, trial_id: int) -> TrialRecord:
+        """One trial, with its devices and output names."""
         with self._reading() as conn:
-            rows = _dicts(conn.execute("SELECT * FROM trials WHERE id = ?", (trial_id,)))
-            if not rows:
-                raise ValueError(f"no trial {trial_id!r} in {str(self.path)!r}; see trials()")
-            devices = _dicts(
-                conn.execute("SELECT * FROM devices WHERE trial_id = ? ORDER BY side", (trial_id,))
-            )
-            names = conn.execute(
-                "SELECT name FROM outputs WHERE trial_id = ? ORDER BY idx", (trial_id,)
-            ).fetchall()
-        out = rows[0]
-        for d in devices:
-            d["channels"], d["units"] = json.loads(d["channels"]), json.loads(d["units"])
-        out["devices"] = {d.pop("side"): d for d in devices}
-        out["outputs"] = [n for (n,) in names]
-        return out
+            return reader.trial(conn, trial_id, repr(str(self.path)))
 
-    def samples(self, trial_id: int, side: Side) -> dict[str, npt.NDArray[Any] | None]:
-        """One shoe's samples in arrival order.
-
-        Returns
-        -------
-        dict with ``counter`` (n,) int64, ``t_host`` (n,) float64 [s, unix], ``t_device_us``
-        (n,) int64 [µs], ``imu`` (n, 6) float32 [m/s², rad/s], ``pressure`` (n, p) float32
-        [kPa] or None when none was given (rows without pressure among rows with it: NaN).
-        """
+    def samples(self, trial_id: int, side: Side) -> SampleArrays:
+        """One shoe's samples in arrival order (shapes and units: :class:`SampleArrays`)."""
         with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT counter, t_host, t_device_us, {', '.join(_IMU_COLUMNS)}, pressure_kpa "
-                "FROM samples WHERE trial_id = ? AND side = ? ORDER BY rowid",
-                (trial_id, side),
-            ).fetchall()
-        n = len(rows)
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 10
-        blobs = cols[9]
-        width = next((len(b) for b in blobs if b is not None), None)
-        pressure = None
-        if width is not None:
-            nan_row = np.full(width // 4, np.nan, "<f4").tobytes()
-            joined = b"".join(nan_row if b is None else b for b in blobs)
-            pressure = np.frombuffer(joined, "<f4").reshape(n, width // 4).astype(np.float32)
-        return {
-            "counter": np.array(cols[0], dtype=np.int64),
-            "t_host": np.array(cols[1], dtype=np.float64),
-            "t_device_us": np.array(cols[2], dtype=np.int64),
-            "imu": np.array(cols[3:9], dtype=np.float64).T.astype(np.float32).reshape(n, 6),
-            "pressure": pressure,
-        }
+            return reader.samples(conn, trial_id, side)
 
-    def predictions(
-        self, trial_id: int, side: Side
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], list[str]]:
+    def predictions(self, trial_id: int, side: Side) -> PredictionArrays:
         """One shoe's model outputs: counter (n,) int64, outputs (n, k) float32, k names."""
         with self._reading() as conn:
-            names = [
-                n
-                for (n,) in conn.execute(
-                    "SELECT name FROM outputs WHERE trial_id = ? ORDER BY idx", (trial_id,)
-                )
-            ]
-            rows = conn.execute(
-                "SELECT counter, output, value FROM predictions WHERE trial_id = ? AND side = ? "
-                "ORDER BY rowid",
-                (trial_id, side),
-            ).fetchall()
-        k = len(names)
-        arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
-        whole = k > 0 and len(arr) % k == 0
-        if len(arr) and not (
-            whole and np.array_equal(arr[:, 1], np.tile(np.arange(k), len(arr) // k))
-        ):
-            raise StoreError(
-                f"predictions of trial {trial_id} side {side} do not match its {k} "
-                "outputs; was the file edited by hand?"
-            )
-        counter = np.array([r[0] for r in rows[::k]] if k else [], dtype=np.int64)
-        outputs = arr[:, 2].astype(np.float32).reshape(len(counter), k)
-        return counter, outputs, names
+            return reader.predictions(conn, trial_id, side)
 
-    def events(self, trial_id: int) -> list[dict[str, Any]]:
-        """Gait events, in the order appended: side, kind, counter_at, counter_reported, t_host."""
-        return self._rows(
-            "SELECT side, kind, counter_at, counter_reported, t_host FROM events", trial_id
-        )
-
-    def gaps(self, trial_id: int) -> list[dict[str, Any]]:
-        """Lost-sample runs, in order: side, first_counter, n_lost, reason, t_host."""
-        return self._rows("SELECT side, first_counter, n_lost, reason, t_host FROM gaps", trial_id)
-
-    def errors(self, trial_id: int) -> list[dict[str, Any]]:
-        """Errors, in order: side (None = the trial's), message, t_host."""
-        return self._rows("SELECT side, message, t_host FROM errors", trial_id)
-
-    def _rows(self, select: str, trial_id: int) -> list[dict[str, Any]]:
+    def events(self, trial_id: int) -> list[EventRow]:
+        """Gait events, in the order appended."""
         with self._reading() as conn:
-            return _dicts(conn.execute(f"{select} WHERE trial_id = ? ORDER BY id", (trial_id,)))
+            return reader.events(conn, trial_id)
+
+    def gaps(self, trial_id: int) -> list[GapRow]:
+        """Lost-sample runs, in the order appended."""
+        with self._reading() as conn:
+            return reader.gaps(conn, trial_id)
+
+    def errors(self, trial_id: int) -> list[ErrorRow]:
+        """Errors (side None: the trial's), in the order appended."""
+        with self._reading() as conn:
+            return reader.errors(conn, trial_id)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -908,11 +688,11 @@ class TrialStore:
         if side not in ("L", "R") and side is not None:
             raise ValueError(f"side must be 'L' or 'R', got {side!r}")
 
-    def _put(self, item: tuple[Any, ...]) -> None:
+    def _put(self, item: Item) -> None:
         self._queue.put(item)  # SimpleQueue.put never blocks; the writer wakes on its own
 
-    def _call(self, kind: str, *args: Any) -> Any:
-        req = _Request(kind, args)
+    def _call(self, kind: Literal["start", "finish", "flush", "close"], *args: Any) -> Any:
+        req = Request(kind, args)
         self._queue.put(req)
         self._wake.set()
         while not req.done.wait(0.5):
@@ -924,290 +704,3 @@ class TrialStore:
         if req.error is not None:
             raise req.error
         return req.result
-
-    # ------------------------------------------------------------------ writer thread
-
-    def _run(self) -> None:
-        conn = self._conn
-        closing = False
-        next_flush = time.monotonic() + self.flush_interval_s
-        try:
-            while not closing:
-                self._wake.wait(max(0.0, next_flush - time.monotonic()))
-                self._wake.clear()
-                data: list[tuple[Any, ...]] = self._retry
-                self._retry = []
-                while True:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if isinstance(item, _Request):
-                        self._write(data)
-                        data = []
-                        closing = self._answer(item) or closing
-                    else:
-                        data.append(item)
-                self._write(data)
-                now = time.monotonic()
-                if now >= next_flush:
-                    next_flush = now + self.flush_interval_s
-        except Exception as e:  # a bug: say so, stop cleanly, never hang a caller
-            log.exception("trial store %s: writer failed", self.path)
-            self._stop("error", f"write error: writer failed ({type(e).__name__}: {e})")
-        finally:
-            while True:  # answer whatever is still waiting
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(item, _Request):
-                    item.error = StoreError(f"trial store {str(self.path)!r} is closed")
-                    item.done.set()
-            conn.close()
-
-    def _answer(self, req: _Request) -> bool:
-        """Run one request; return True for close."""
-        try:
-            if req.kind == "start":
-                req.result = self._start(req.args[0])
-            elif req.kind == "finish":
-                self._finish(*req.args)
-            elif req.kind == "close":
-                reason = req.args[0] or "store closed before finish_trial"
-                for tid in sorted(self._writing):
-                    self._finish(tid, "interrupted", reason)
-        except (sqlite3.Error, OSError) as e:
-            if self._stopped:  # already said (status, one warning); a full disk never raises
-                log.error("trial store %s: %s failed: %s", self.path, req.kind, e)
-                return req.kind == "close"
-            req.error = StoreError(
-                f"trial store {str(self.path)!r}: {req.kind} failed: {e}; see the store status"
-            )
-        except Exception as e:
-            req.error = e
-        finally:
-            req.done.set()
-        return req.kind == "close"
-
-    @contextlib.contextmanager
-    def _transaction(self, *, boundary: bool = False) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
-        full = boundary and self.synchronous != "FULL"
-        if full:
-            conn.execute("PRAGMA synchronous = FULL")
-        try:
-            conn.execute("BEGIN")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            if full:
-                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-
-    def _start(self, info: TrialInfo) -> int:
-        host, boot, pid, ticks = _this_writer()
-        now = time.time()
-        with self._transaction(boundary=True) as conn:
-            cur = conn.execute(
-                f"INSERT INTO trials ({', '.join(_INFO_FIELDS)}, gaitedge_version, start_unix_s, "
-                "status, writer_host, writer_boot_id, writer_pid, writer_start_ticks) "
-                f"VALUES ({', '.join('?' * (len(_INFO_FIELDS) + 7))})",
-                (
-                    *(getattr(info, f) for f in _INFO_FIELDS), _gaitedge_version(), now,
-                    "recording", host, boot, pid, ticks,
-                ),
-            )  # fmt: skip
-        tid = int(cur.lastrowid or 0)
-        self._writing.add(tid)
-        return tid
-
-    def _finish(self, trial_id: int, status: str, reason: str | None = None) -> None:
-        self._writing.discard(trial_id)
-        now = time.time()
-        with self._transaction(boundary=True) as conn:
-            if reason is not None:
-                conn.execute(_INSERT_ERROR, (trial_id, None, reason, now))
-            conn.execute(
-                "UPDATE trials SET status = CASE WHEN status IN ('disk_full', 'error') "
-                "THEN status ELSE ? END, end_unix_s = coalesce(end_unix_s, ?) WHERE id = ?",
-                (status, now, trial_id),
-            )
-
-    def _write(self, items: list[tuple[Any, ...]]) -> None:
-        """Commit one batch of data items in one transaction (or keep / drop it)."""
-        if not items:
-            return
-        if self._stopped:
-            return
-        free = _free_bytes(self.path.parent)
-        if free is not None and free < self.min_free_bytes:
-            self._stop(
-                "disk_full",
-                f"disk full: {free / 1e6:.0f} MB free in {str(self.path.parent)!r} < "
-                f"{self.min_free_bytes / 1e6:.0f} MB; recording stopped, free space",
-            )
-            return
-        by_tag: dict[int, list[tuple[Any, ...]]] = {}
-        for item in items:
-            by_tag.setdefault(item[0], []).append(item)
-        touched = {item[1] for item in items if item[0] in (_SAMPLES, _PREDICTIONS)}
-        try:
-            with self._transaction() as conn:
-                conn.executemany(_UPSERT_DEVICE, (i[1] for i in by_tag.get(_DEVICE, ())))
-                conn.executemany(
-                    _INSERT_OUTPUT,
-                    itertools.chain.from_iterable(i[1] for i in by_tag.get(_OUTPUTS, ())),
-                )
-                if _SAMPLES in by_tag:
-                    conn.executemany(_INSERT_SAMPLES, _sample_rows(by_tag[_SAMPLES]))
-                if _PREDICTIONS in by_tag:
-                    conn.executemany(_INSERT_PREDICTIONS, _prediction_rows(by_tag[_PREDICTIONS]))
-                conn.executemany(_INSERT_EVENT, (i[1] for i in by_tag.get(_EVENT, ())))
-                conn.executemany(_INSERT_GAP, (i[1] for i in by_tag.get(_GAP, ())))
-                conn.executemany(_INSERT_ERROR, (i[1] for i in by_tag.get(_ERROR, ())))
-                now = time.time()
-                conn.executemany(
-                    "UPDATE trials SET last_write_unix_s = ? WHERE id = ?",
-                    ((now, tid) for tid in touched),
-                )
-        except sqlite3.OperationalError as e:
-            if getattr(e, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-                log.warning("trial store %s is locked by another program; retrying", self.path)
-                self._retry = items
-                return
-            self._write_failed(e)
-        except (sqlite3.Error, OSError) as e:
-            self._write_failed(e)
-
-    def _write_failed(self, e: BaseException) -> None:
-        name = getattr(e, "sqlite_errorname", "")
-        if name == "SQLITE_FULL" or (isinstance(e, OSError) and e.errno == errno.ENOSPC):
-            self._stop("disk_full", f"disk full: SQLite said {e}; recording stopped, free space")
-        else:
-            code = name or (errno.errorcode.get(getattr(e, "errno", 0) or 0, type(e).__name__))
-            self._stop(
-                "error", f"write error {code}: recording stopped; check the card and the log"
-            )
-
-    def _stop(self, trial_status: str, message: str) -> None:
-        """Stop writing data; mark the recording trials (one tiny FULL-synced update)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._status = message
-        log.warning("trial store %s: %s", self.path, message)
-        if not self._writing:
-            return
-        try:
-            with self._transaction(boundary=True) as conn:
-                conn.executemany(
-                    "UPDATE trials SET status = ?, end_unix_s = ? WHERE id = ? "
-                    "AND status = 'recording'",
-                    ((trial_status, time.time(), tid) for tid in self._writing),
-                )
-        except (sqlite3.Error, OSError) as e:  # reopening will mark them interrupted
-            log.error("trial store %s: could not mark trials %s: %s", self.path, trial_status, e)
-
-
-# ---------------------------------------------------------------------------- helpers
-
-
-def _sample_rows(items: list[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
-    for _, tid, side, c, th, td, x, p in items:
-        n = len(c)
-        if p is None:
-            blobs: Iterable[bytes | None] = itertools.repeat(None, n)
-        else:
-            raw, w = p.tobytes(), 4 * p.shape[1]
-            blobs = [raw[i * w : (i + 1) * w] for i in range(n)]
-        yield from zip(
-            itertools.repeat(tid, n), itertools.repeat(side, n), c.tolist(), th.tolist(),
-            td.tolist(), *x.T.tolist(), blobs, strict=True,
-        )  # fmt: skip
-
-
-def _prediction_rows(items: list[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
-    for _, tid, side, c, y in items:
-        n, k = y.shape
-        yield from zip(
-            itertools.repeat(tid, n * k), itertools.repeat(side, n * k),
-            np.repeat(c, k).tolist(), itertools.chain.from_iterable(itertools.repeat(range(k), n)),
-            y.ravel().tolist(), strict=True,
-        )  # fmt: skip
-
-
-def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def _free_bytes(folder: Path) -> int | None:
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
-
-
-_GAITEDGE_VERSION: list[str] = []
-
-
-def _gaitedge_version() -> str:
-    if not _GAITEDGE_VERSION:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            _GAITEDGE_VERSION.append(version("gaitedge"))
-        except PackageNotFoundError:
-            _GAITEDGE_VERSION.append("")
-    return _GAITEDGE_VERSION[0]
-
-
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
-
-
-def _proc_state(pid: int) -> tuple[str, int] | None:
-    """(state letter, start time in clock ticks since boot) of a process, or None if gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (OSError, ValueError):
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # the name (field 2) may hold spaces
-    return fields[0], int(fields[19])  # fields 3 and 22 of proc(5)
-
-
-def _this_writer() -> tuple[str, str, int, int | None]:
-    """(host, boot id, pid, start ticks) of this process, as stored with its trials."""
-    pid = os.getpid()
-    state = _proc_state(pid)
-    return socket.gethostname(), _boot_id(), pid, None if state is None else state[1]
-
-
-def _writer_alive(host: str, boot: str, pid: int | None, ticks: int | None) -> bool:
-    """Whether the process that wrote a trial is still running (rule: module docstring).
-
-    Another host cannot be writing (SQLite's WAL needs shared memory on one host), so only
-    a process of this host and boot counts. Without /proc (not Linux) the pid alone decides.
-    """
-    if pid is None or host != socket.gethostname() or boot != _boot_id():
-        return False
-    state = _proc_state(pid)
-    if state is None:
-        if Path("/proc/self/stat").exists():
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return state[0] not in ("Z", "X") and (ticks is None or state[1] == ticks)

@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.store import APPLICATION_ID, SCHEMA_VERSION, StoreError, TrialInfo, TrialStore
+from edge.store import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    StoreError,
+    StoreHealth,
+    TrialInfo,
+    TrialStore,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 OUTPUTS = ["phase_cos", "phase_sin", "stance"]
@@ -88,56 +95,56 @@ def test_round_trip(tmp_path: Path, rng: np.random.Generator) -> None:
         # a second, read-only store sees committed data while this one records
         store.flush()
         with TrialStore(path, read_only=True) as viewer:
-            assert len(viewer.samples(tid, "L")["counter"]) == 400
-            assert viewer.trial(tid)["status"] == "recording"
+            assert len(viewer.samples(tid, "L").counter) == 400
+            assert viewer.trial(tid).status == "recording"
         store.finish_trial(tid)
         assert store.status == "ok"
 
     with TrialStore(path) as store:  # reopened
         [row] = store.trials()
-        assert row["id"] == tid and row["status"] == "complete"
-        assert row["start_unix_s"] <= row["end_unix_s"] <= time.time()
+        assert row.id == tid and row.status == "complete"
+        assert row.start_unix_s <= row.end_unix_s <= time.time()
         trial = store.trial(tid)
         for field in ("subject", "shoe", "shoe_model", "shoe_size", "condition", "surface"):
-            assert trial[field] == getattr(INFO, field)
-        assert trial["model_sha256"] == INFO.model_sha256 and trial["notes"] == INFO.notes
-        assert trial["outputs"] == OUTPUTS
-        assert set(trial["devices"]) == {"L", "R"}
-        assert trial["devices"]["L"]["device_id"] == 0x514C
-        assert trial["devices"]["R"]["device_id"] == "R-0042"
-        assert trial["devices"]["L"]["channels"][-1] == "pressure_3"
-        assert trial["devices"]["L"]["units"][:6] == ["m/s^2"] * 3 + ["rad/s"] * 3
-        assert trial["devices"]["R"]["sample_rate_hz"] == 100.0
+            assert getattr(trial, field) == getattr(INFO, field)
+        assert trial.model_sha256 == INFO.model_sha256 and trial.notes == INFO.notes
+        assert trial.outputs == OUTPUTS
+        assert set(trial.devices) == {"L", "R"}
+        assert trial.devices["L"].device_id == 0x514C
+        assert trial.devices["R"].device_id == "R-0042"
+        assert trial.devices["L"].channels[-1] == "pressure_3"
+        assert trial.devices["L"].units[:6] == ["m/s^2"] * 3 + ["rad/s"] * 3
+        assert trial.devices["R"].sample_rate_hz == 100.0
 
         for side in "LR":
             got = store.samples(tid, side)
             want = [np.concatenate([b[i] for b in written[side]]) for i in range(4)]
             for key, w in zip(("counter", "t_host", "t_device_us", "imu"), want, strict=True):
-                assert got[key].dtype == w.dtype
-                np.testing.assert_array_equal(got[key], w)
+                assert getattr(got, key).dtype == w.dtype
+                np.testing.assert_array_equal(getattr(got, key), w)
             if side == "L":
                 w = np.concatenate([b[4] for b in written[side]])
-                assert got["pressure"] is not None and got["pressure"].dtype == np.float32
-                np.testing.assert_array_equal(got["pressure"], w)  # NaN where NaN
-                assert np.isnan(got["pressure"][9, 2])
+                assert got.pressure is not None and got.pressure.dtype == np.float32
+                np.testing.assert_array_equal(got.pressure, w)  # NaN where NaN
+                assert np.isnan(got.pressure[9, 2])
             else:
-                assert got["pressure"] is None
+                assert got.pressure is None
             counter, outputs, names = store.predictions(tid, side)
             np.testing.assert_array_equal(counter, np.concatenate([c for c, _ in preds[side]]))
             np.testing.assert_array_equal(outputs, np.concatenate([o for _, o in preds[side]]))
             assert outputs.dtype == np.float32 and names == OUTPUTS
 
         events = store.events(tid)
-        assert [(e["side"], e["kind"], e["counter_at"], e["counter_reported"]) for e in events] == [
+        assert [(e.side, e.kind, e.counter_at, e.counter_reported) for e in events] == [
             ("L", "HS", 101.25, 104),
             ("R", "TO", 150.5, 153),
         ]
-        assert events[0]["t_host"] == 1.7e9 + 1.04
+        assert events[0].t_host == 1.7e9 + 1.04
         [gap] = store.gaps(tid)
-        assert (gap["side"], gap["first_counter"], gap["n_lost"], gap["reason"]) == (
+        assert (gap.side, gap.first_counter, gap.n_lost, gap.reason) == (
             "R", 200, 3, "bridged",
         )  # fmt: skip
-        assert [(e["side"], e["message"]) for e in store.errors(tid)] == [
+        assert [(e.side, e.message) for e in store.errors(tid)] == [
             (None, "link gave up: test"),
             ("L", "battery low"),
         ]
@@ -181,7 +188,7 @@ def test_schema_version_newer_refused_and_reopen(tmp_path: Path) -> None:
     conn.close()
 
     with TrialStore(path) as store:  # reopening an existing store works, data kept
-        assert [(t["subject"], t["status"]) for t in store.trials()] == [("P01", "stopped")]
+        assert [(t.subject, t.status) for t in store.trials()] == [("P01", "stopped")]
         tid2 = store.start_trial(TrialInfo(subject="P02"))
         assert tid2 == tid + 1
         store.finish_trial(tid2)
@@ -261,7 +268,7 @@ def test_append_never_waits_for_the_disk(tmp_path: Path, rng: np.random.Generato
         blocker.close()
         store.flush()
         for side in "LR":
-            assert np.array_equal(store.samples(tid, side)["counter"], np.arange(4000))
+            assert np.array_equal(store.samples(tid, side).counter, np.arange(4000))
         store.finish_trial(tid)
         assert store.status == "ok"
 
@@ -287,11 +294,13 @@ def test_disk_full_mid_trial(
             store.flush()
             assert store.status.startswith("disk full:")
             assert "recording stopped" in store.status
+            assert store.health is StoreHealth.DISK_FULL
+            assert store.health.trial_status == "disk_full"
             store.append_samples(tid, "L", *_block(rng, 200, 4, 2))  # dropped, quietly
             store.flush()
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1 and "disk full" in warnings[0].getMessage()
-        assert store.trial(tid)["status"] == "disk_full"
+        assert store.trial(tid).status == "disk_full"
         store.finish_trial(tid, "complete")  # keeps disk_full, never raises
         with pytest.raises(StoreError, match="stopped recording: disk full"):
             store.start_trial(TrialInfo())
@@ -299,11 +308,11 @@ def test_disk_full_mid_trial(
     assert _integrity(path) == "ok"
     with TrialStore(path, read_only=True) as store:
         trial = store.trial(tid)
-        assert trial["status"] == "disk_full" and trial["end_unix_s"] is not None
+        assert trial.status == "disk_full" and trial.end_unix_s is not None
         got = store.samples(tid, "L")
-        np.testing.assert_array_equal(got["counter"], np.arange(100))
-        np.testing.assert_array_equal(got["imu"], np.concatenate([b[3] for b in before]))
-        np.testing.assert_array_equal(got["pressure"], np.concatenate([b[4] for b in before]))
+        np.testing.assert_array_equal(got.counter, np.arange(100))
+        np.testing.assert_array_equal(got.imu, np.concatenate([b[3] for b in before]))
+        np.testing.assert_array_equal(got.pressure, np.concatenate([b[4] for b in before]))
         assert store.events(tid) == []
 
 
@@ -321,8 +330,8 @@ def test_close_without_finish_marks_interrupted(tmp_path: Path) -> None:
         tid = store.start_trial(TrialInfo())
         raise RuntimeError("the loop crashed")
     with TrialStore(path) as store:
-        assert store.trial(tid)["status"] == "interrupted"
-        assert "the loop crashed" in store.errors(tid)[0]["message"]
+        assert store.trial(tid).status == "interrupted"
+        assert "the loop crashed" in store.errors(tid)[0].message
 
 
 def test_interrupted_rule(tmp_path: Path) -> None:
@@ -331,7 +340,7 @@ def test_interrupted_rule(tmp_path: Path) -> None:
     with TrialStore(path) as store:
         live = store.start_trial(TrialInfo(subject="live"))
         other = TrialStore(path)  # same process: the writer is alive
-        assert other.trial(live)["status"] == "recording"
+        assert other.trial(live).status == "recording"
         other.close()
         store.finish_trial(live)
         recycled = store.start_trial(TrialInfo(subject="pid recycled"))
@@ -347,7 +356,7 @@ def test_interrupted_rule(tmp_path: Path) -> None:
             conn.execute(f"UPDATE trials SET {column} = {value} WHERE id = ?", (tid,))
         conn.close()
         other = TrialStore(path)
-        assert [other.trial(t)["status"] for t in (recycled, rebooted, gone)] == ["interrupted"] * 3
+        assert [other.trial(t).status for t in (recycled, rebooted, gone)] == ["interrupted"] * 3
         other.close()
 
 
@@ -387,6 +396,7 @@ while True:  # 2 shoes x 100 Hz in blocks of 4, paced like a live link
 _BLOCK_PERIOD_S = 4 / 100
 
 
+@pytest.mark.slow
 def test_sigkill_loses_at_most_one_second(tmp_path: Path) -> None:
     path = tmp_path / "killed.db"
     script = tmp_path / "recorder.py"
@@ -409,8 +419,8 @@ def test_sigkill_loses_at_most_one_second(tmp_path: Path) -> None:
             if run == 0:  # a live writer in another process is not mislabelled
                 time.sleep(0.6)
                 with TrialStore(path) as viewer:
-                    assert viewer.trial(tid)["status"] == "recording"
-                    assert len(viewer.samples(tid, "L")["counter"]) > 0
+                    assert viewer.trial(tid).status == "recording"
+                    assert len(viewer.samples(tid, "L").counter) > 0
             time.sleep(kills.uniform(0.5, 1.5))
             t_kill = time.time()
             os.kill(proc.pid, signal.SIGKILL)
@@ -423,13 +433,13 @@ def test_sigkill_loses_at_most_one_second(tmp_path: Path) -> None:
         assert _integrity(path) == "ok", f"run {run}"
         with TrialStore(path) as store:
             trial = store.trial(tid)
-            assert trial["status"] == "interrupted", f"run {run}"
-            assert trial["end_unix_s"] is not None
+            assert trial.status == "interrupted", f"run {run}"
+            assert trial.end_unix_s is not None
             for side in "LR":
                 got = store.samples(tid, side)
-                n = len(got["counter"])
-                np.testing.assert_array_equal(got["counter"], np.arange(n))  # no hole
-                last = got["t_host"][-1] if n else trial["start_unix_s"]
+                n = len(got.counter)
+                np.testing.assert_array_equal(got.counter, np.arange(n))  # no hole
+                last = got.t_host[-1] if n else trial.start_unix_s
                 losses.append(t_kill - last)
                 assert t_kill - last <= 1.0 + _BLOCK_PERIOD_S, (
                     f"run {run} {side}: lost {t_kill - last:.3f} s"
@@ -438,5 +448,5 @@ def test_sigkill_loses_at_most_one_second(tmp_path: Path) -> None:
                 np.testing.assert_array_equal(counter, np.arange(len(counter)))
                 assert outputs.shape == (len(counter), 3)
     with TrialStore(path, read_only=True) as store:
-        assert [t["status"] for t in store.trials()] == ["interrupted"] * 20
+        assert [t.status for t in store.trials()] == ["interrupted"] * 20
     print(f"20 kills: lost {min(losses):.3f}-{max(losses):.3f} s (median {np.median(losses):.3f})")
