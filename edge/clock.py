@@ -103,8 +103,8 @@ class ClockMap:
             self.drift = 0.0
             return
         # Theil–Sen: the median of the slopes between all pairs of bucket minima, robust
-        # to a bucket that was late by less than that (measured on a 5 s unplug: the first
-        # samples after it were mapped 16–21 ms late by a least-squares line, 1–2 ms now)
+        # to a bucket that was late by less than that (after a 5 s unplug a least-squares
+        # line maps the first samples 16–21 ms late, this one 1–2 ms)
         i, j = np.triu_indices(len(x), 1)
         slope = float(np.median((d[j] - d[i]) / (x[j] - x[i])))
         # the line under the points (lower envelope): through the lowest one

@@ -27,6 +27,7 @@ CSV: comma-separated, a header row, ``.`` decimals, full float precision, empty 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -45,39 +46,38 @@ _IMU = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_radps", "gyr_y_radps", 
 
 def trial_tables(store: TrialStore, trial_id: int) -> dict[str, dict[str, npt.NDArray[Any]]]:
     """The trial as column tables: ``samples``, ``events``, ``gaps`` (name → 1-D array)."""
-    meta = store.trial(trial_id)
-    sides = sorted(meta.get("devices", {}) or {"L": None, "R": None})
+    sides = sorted(store.trial(trial_id).devices or ("L", "R"))
     parts: list[dict[str, npt.NDArray[Any]]] = []
     times: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
     for side in sides:
         s = store.samples(trial_id, side)
-        n = len(s["counter"])
+        n = len(s.counter)
         if n == 0:
             continue
         cols: dict[str, npt.NDArray[Any]] = {
             "side": np.full(n, side),
-            "counter": s["counter"],
-            "t_host_s": s["t_host"],
-            "t_device_us": s["t_device_us"],
+            "counter": s.counter,
+            "t_host_s": s.t_host,
+            "t_device_us": s.t_device_us,
         }
         for j, name in enumerate(_IMU):
-            cols[name] = s["imu"][:, j]
-        if s["pressure"] is not None:
-            for j in range(s["pressure"].shape[1]):
-                cols[f"pressure_{j}_kpa"] = s["pressure"][:, j]
+            cols[name] = s.imu[:, j]
+        if s.pressure is not None:
+            for j in range(s.pressure.shape[1]):
+                cols[f"pressure_{j}_kpa"] = s.pressure[:, j]
         counter, outputs, names = store.predictions(trial_id, side)
         # one prediction per sample, stored in the same order; a trial cut short by a
         # kill may lack the last packet's: those cells stay empty (NaN)
         k = min(len(counter), n)
-        if not np.array_equal(counter[:k], s["counter"][:k]):
+        if not np.array_equal(counter[:k], s.counter[:k]):
             raise ValueError(f"trial {trial_id} {side}: predictions do not follow the samples")
         for j, name in enumerate(names):
             col = np.full(n, np.nan, np.float32)
             col[:k] = outputs[:k, j]
             cols[name] = col
         parts.append(cols)
-        order = np.argsort(s["counter"], kind="stable")
-        times[side] = (s["counter"][order], s["t_host"][order])
+        order = np.argsort(s.counter, kind="stable")
+        times[side] = (s.counter[order], s.t_host[order])
     samples: dict[str, npt.NDArray[Any]] = {}
     if parts:
         keys = list(dict.fromkeys(k for p in parts for k in p))
@@ -96,19 +96,19 @@ def trial_tables(store: TrialStore, trial_id: int) -> dict[str, dict[str, npt.ND
 
     ev = store.events(trial_id)
     events = {
-        "side": np.array([e["side"] for e in ev], dtype=object),
-        "kind": np.array([e["kind"] for e in ev], dtype=object),
-        "counter_at": np.array([e["counter_at"] for e in ev], dtype=np.float64),
-        "t_at_s": np.array([host_at(e["side"], e["counter_at"]) for e in ev], dtype=np.float64),
-        "counter_reported": np.array([e["counter_reported"] for e in ev], dtype=np.int64),
-        "t_reported_s": np.array([e["t_host"] for e in ev], dtype=np.float64),
+        "side": np.array([e.side for e in ev], dtype=object),
+        "kind": np.array([e.kind for e in ev], dtype=object),
+        "counter_at": np.array([e.counter_at for e in ev], dtype=np.float64),
+        "t_at_s": np.array([host_at(e.side, e.counter_at) for e in ev], dtype=np.float64),
+        "counter_reported": np.array([e.counter_reported for e in ev], dtype=np.int64),
+        "t_reported_s": np.array([e.t_host for e in ev], dtype=np.float64),
     }
     gp = store.gaps(trial_id)
     gaps = {
-        "side": np.array([g["side"] for g in gp], dtype=object),
-        "first_counter": np.array([g["first_counter"] for g in gp], dtype=np.int64),
-        "n_lost": np.array([g["n_lost"] for g in gp], dtype=np.int64),
-        "reason": np.array([g["reason"] for g in gp], dtype=object),
+        "side": np.array([g.side for g in gp], dtype=object),
+        "first_counter": np.array([g.first_counter for g in gp], dtype=np.int64),
+        "n_lost": np.array([g.n_lost for g in gp], dtype=np.int64),
+        "reason": np.array([g.reason for g in gp], dtype=object),
     }
     return {"samples": samples, "events": events, "gaps": gaps}
 
@@ -156,8 +156,8 @@ def export_trial(
         raise ValueError(f"formats {formats!r}: choose from {', '.join(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    meta = store.trial(trial_id)
-    meta["errors"] = store.errors(trial_id)
+    meta = dataclasses.asdict(store.trial(trial_id))
+    meta["errors"] = [dataclasses.asdict(e) for e in store.errors(trial_id)]
     tables = trial_tables(store, trial_id)
     written = []
     for name, table in tables.items():

@@ -56,7 +56,7 @@ def capture_of(path: Path, rec: Recording, *, paced: bool = False) -> str:
     import time
 
     from firmware_bridge.sim.insole import InsoleSimulator
-    from firmware_bridge.transports.replay import CaptureWriter
+    from firmware_bridge.transports.capture import CaptureWriter
 
     w = CaptureWriter(path, source="test")
     t0 = time.monotonic()

@@ -65,7 +65,7 @@ class Listener:
         self.events: list[TransportEvent] = []
         transport: Transport = open_transport(url, on_event=self._on_event)
         if capture is not None:
-            from firmware_bridge.transports.replay import RecordingTransport
+            from firmware_bridge.transports.capture import RecordingTransport
 
             transport = RecordingTransport(transport, capture)
         self.transport = transport
@@ -160,7 +160,7 @@ def _status_text(status: Status) -> str:
 async def scan(args: argparse.Namespace) -> int:
     from firmware_bridge.errors import TransportError
     from firmware_bridge.transports import identify
-    from firmware_bridge.transports.serial_port import list_serial_insoles
+    from firmware_bridge.transports.serial_discovery import list_serial_insoles
 
     ports = list_serial_insoles()
     paths = [p.by_id or p.path for p in ports] + list(args.port)
@@ -211,7 +211,8 @@ async def listen(args: argparse.Namespace) -> int:
     started = time.monotonic()
     while not stop.is_set() and not all(t.done() for t in tasks):
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.0)
+            async with asyncio.timeout(1.0):
+                await stop.wait()
         status = " | ".join(li.line() for li in listeners)
         print(("\r" + status[:200]) if tty else status, end="" if tty else "\n", flush=True)
         if args.duration is not None and time.monotonic() - started >= args.duration:

@@ -19,7 +19,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Train a GRU on every trial in DATA_DIR and write a model directory. "
         "DATA_DIR is an ipol-gait copy (a folder holding GaitData/: gait phase and stance of "
         "each foot from its hand-checked events) or a folder of per-trial .npz/.csv files "
-        "(edge.training.data documents the columns; the targets are whatever the files hold). "
+        "(edge.training.data.formats documents the columns; the targets are whatever the "
+        "files hold). "
         "With --folds N it first trains N leave-subjects-out fold models into OUT/cv/ and "
         "scores each on the subjects it never saw; those numbers go into the card.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

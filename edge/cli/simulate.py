@@ -10,15 +10,15 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from edge.cli._common import model_args, stop_on_signals
 from edge.cli.link import link_summary
-from edge.cli.trials import trial_summary
 
 if TYPE_CHECKING:
     from edge.runtime import TrialRecorder
-    from firmware_bridge.sim.insole import Faults, InsoleSimulator, PtyInsole
+    from firmware_bridge.sim.insole import Faults, InsoleSimulator
+    from firmware_bridge.sim.pty import PtyInsole
     from firmware_bridge.sim.walks import Recording
 
 
@@ -134,9 +134,9 @@ def _simulators(args: argparse.Namespace) -> tuple[InsoleSimulator, InsoleSimula
 
 async def demo(args: argparse.Namespace) -> int:
     from edge.model.files import default_model_dir, load_model
-    from edge.runtime import TrialRecorder
+    from edge.runtime import TrialRecorder, summarize
     from edge.store import TrialInfo, TrialStore
-    from firmware_bridge.sim.insole import PtyInsole
+    from firmware_bridge.sim.pty import PtyInsole
 
     sims = _simulators(args)
     model = load_model(args.model or default_model_dir())
@@ -154,8 +154,7 @@ async def demo(args: argparse.Namespace) -> int:
                 model,
                 {s.recording.side: f"serial://{p.port}" for s, p in zip(sims, ptys, strict=True)},
                 store,
-                TrialInfo(subject="demo", shoe="simulated", condition="bundled walk",
-                          model_name=model.name, model_sha256=model.meta["weights"]["sha256"]),
+                TrialInfo(subject="demo", shoe="simulated", condition="bundled walk"),
                 backend=args.backend,
             )  # fmt: skip
             stop = asyncio.Event()
@@ -184,7 +183,7 @@ async def demo(args: argparse.Namespace) -> int:
                     + ("OK: every sample and every gap as recorded" if ok else "MISMATCH")
                 )
             print()
-        print(trial_summary(store, trial_id, recorder.summary()))
+        print(summarize(store, trial_id).text())
     return 0
 
 
@@ -202,7 +201,7 @@ async def _drained(recorder: TrialRecorder, sims: Sequence[InsoleSimulator]) -> 
 
 
 async def sim(args: argparse.Namespace) -> int:
-    from firmware_bridge.sim.insole import PtyInsole
+    from firmware_bridge.sim.pty import PtyInsole
 
     stop = stop_on_signals()
     async with contextlib.AsyncExitStack() as stack:
@@ -218,7 +217,7 @@ async def sim(args: argparse.Namespace) -> int:
             while args.loop:
                 await pty.run(args.speed or None)
 
-        served = asyncio.gather(*(serve(p) for p in ptys))
+        served: asyncio.Future[Any] = asyncio.gather(*(serve(p) for p in ptys))
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([served, waiter], return_when=asyncio.FIRST_COMPLETED)
         for t in (served, waiter):  # every walk served (without --loop), or Ctrl-C

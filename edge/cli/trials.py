@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from edge.cli._common import existing_store, model_args, stop_on_signals
 from edge.store import OPERATOR_FIELDS
 from firmware_bridge.errors import GaitedgeError
-
-if TYPE_CHECKING:
-    from edge.store import TrialStore
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -102,7 +99,7 @@ def _run_settings(args: argparse.Namespace) -> argparse.Namespace:
 
 async def run(args: argparse.Namespace) -> int:
     from edge.model.files import default_model_dir, load_model
-    from edge.runtime import TrialRecorder
+    from edge.runtime import TrialRecorder, summarize
     from edge.store import TrialInfo, TrialStore
 
     args = _run_settings(args)
@@ -112,11 +109,7 @@ async def run(args: argparse.Namespace) -> int:
             "give --left URL and/or --right URL, or [shoes] in --config (gaitedge run --help)"
         )
     model = load_model(args.model or default_model_dir())
-    info = TrialInfo(
-        **{k: getattr(args, k) for k in OPERATOR_FIELDS},
-        model_name=model.name,
-        model_sha256=model.meta["weights"]["sha256"],
-    )
+    info = TrialInfo(**{k: getattr(args, k) for k in OPERATOR_FIELDS})
     tty = sys.stdout.isatty()
 
     def status(line: str) -> None:
@@ -130,16 +123,16 @@ async def run(args: argparse.Namespace) -> int:
         trial_id = await recorder.run(stop, duration_s=args.duration)
         if tty:
             print()
-        print(trial_summary(store, trial_id, recorder.summary()))
-        status_ = store.trial(trial_id)["status"]
+        summary = summarize(store, trial_id)
+        print(summary.text())
     if recorder.error:
         print(f"gaitedge: error: {recorder.error}", file=sys.stderr)
-    return 0 if status_ == "complete" else 1
+    return 0 if summary.status == "complete" else 1
 
 
 async def replay(args: argparse.Namespace) -> int:
     from edge.model.files import default_model_dir, load_model
-    from edge.runtime import TrialRecorder, replay_trial
+    from edge.runtime import TrialRecorder, replay_trial, summarize
     from edge.store import TrialInfo, TrialStore
 
     captures = {side: p for side, p in (("L", args.left), ("R", args.right)) if p}
@@ -160,44 +153,18 @@ async def replay(args: argparse.Namespace) -> int:
 
                 new = replay_trial(store, args.trial_id, model, backend=args.backend,
                                    progress=progress)  # fmt: skip
-            live = _stored_summary(store, new)
         else:
             for p in captures.values():
                 if not p.is_file():
                     raise GaitedgeError(f"{p}: no such capture file")
-            info = TrialInfo(
-                notes="replay of " + ", ".join(map(str, captures.values())),
-                model_name=model.name,
-                model_sha256=model.meta["weights"]["sha256"],
-            )
+            info = TrialInfo(notes="replay of " + ", ".join(map(str, captures.values())))
             recorder = TrialRecorder(
                 model, {s: f"replay://{p}" for s, p in captures.items()}, store, info,
                 backend=args.backend,
             )  # fmt: skip
             new = await recorder.run()
-            live = recorder.summary()
-        print(trial_summary(store, new, live))
+        print(summarize(store, new).text())
     return 0
-
-
-def _stored_summary(store: TrialStore, trial_id: int) -> dict:
-    """The summary figures of a stored trial (for a replayed one, which has no live stats)."""
-    from edge.events import median_stride_s
-
-    shoes = {}
-    events = store.events(trial_id)
-    gaps = store.gaps(trial_id)
-    for side, dev in store.trial(trial_id).get("devices", {}).items():
-        n = len(store.samples(trial_id, side)["counter"])
-        lost = sum(g["n_lost"] for g in gaps if g["side"] == side)
-        hs = sorted(e["counter_at"] for e in events if e["side"] == side and e["kind"] == "HS")
-        shoes[side] = {
-            "lost": lost,
-            "lost_pct": 100.0 * lost / (n + lost) if n + lost else 0.0,
-            "resets": sum(1 for g in gaps if g["side"] == side and g["reason"] != "bridged"),
-            "stride_time_s": median_stride_s(hs, dev["sample_rate_hz"]),
-        }
-    return {"shoes": shoes}
 
 
 async def export(args: argparse.Namespace) -> int:
@@ -221,43 +188,24 @@ async def trials(args: argparse.Namespace) -> int:
             rows = store.trials()
             print(f"{len(rows)} trial(s) in {args.db}")
             for t in rows:
-                start = time.strftime("%Y-%m-%d %H:%M", time.localtime(t["start_unix_s"]))
-                print(f"  {t['id']:>4}  {start}  {t['status']:<11}  subject {t['subject'] or '?'}"
-                      f"  shoe {t['shoe'] or '?'}  {t['condition']}")  # fmt: skip
+                start = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.start_unix_s))
+                print(f"  {t.id:>4}  {start}  {t.status:<11}  subject {t.subject or '?'}"
+                      f"  shoe {t.shoe or '?'}  {t.condition}")  # fmt: skip
             return 0
         t = store.trial(args.trial_id)
-        for key, value in t.items():
+        for field in dataclasses.fields(t):
+            key, value = field.name, getattr(t, field.name)
             if key == "devices":
                 continue
             if key.endswith("_unix_s") and value is not None:
                 value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
             print(f"{key.removesuffix('_unix_s'):>18}  {value}")
-        for side, dev in t.get("devices", {}).items():
-            print(f"{'shoe ' + side:>18}  id {dev['device_id']}, firmware {dev['firmware']}, "
-                  f"{dev['sample_rate_hz']:g} Hz, {dev['transport']}")  # fmt: skip
+        for side, dev in t.devices.items():
+            print(f"{'shoe ' + side:>18}  id {dev.device_id}, firmware {dev.firmware}, "
+                  f"{dev.sample_rate_hz:g} Hz, {dev.transport}")  # fmt: skip
         gaps, events = store.gaps(args.trial_id), store.events(args.trial_id)
-        print(f"{'gaps':>18}  {len(gaps)} ({sum(g['n_lost'] for g in gaps)} samples)")
+        print(f"{'gaps':>18}  {len(gaps)} ({sum(g.n_lost for g in gaps)} samples)")
         print(f"{'events':>18}  {len(events)}")
         for e in store.errors(args.trial_id):
-            print(f"{'error':>18}  {e}")
+            print(f"{'error':>18}  {e.side or 'trial'}: {e.message}")
     return 0
-
-
-def trial_summary(store: TrialStore, trial_id: int, live: dict) -> str:
-    """The stored trial in a few lines: status, per shoe samples, gaps, events, stride time."""
-    t = store.trial(trial_id)
-    events = store.events(trial_id)
-    lines = [f"trial {trial_id}: {t['status']}, subject {t['subject'] or '?'}, "
-             f"shoe {t['shoe'] or '?'}; stored in {store.path}"]  # fmt: skip
-    for side, shoe in live["shoes"].items():
-        n = len(store.samples(trial_id, side)["counter"])
-        hs = sum(1 for e in events if e["side"] == side and e["kind"] == "HS")
-        to = sum(1 for e in events if e["side"] == side and e["kind"] == "TO")
-        stride = shoe["stride_time_s"]
-        cadence = f"{60.0 / stride:.0f} strides/min" if stride == stride else "–"
-        lines.append(
-            f"  {side}: {n} samples stored, {shoe['lost']} lost ({shoe['lost_pct']:.1f} %), "
-            f"{shoe['resets']} model resets; {hs} heel strikes, {to} toe-offs; median stride "
-            f"{stride:.2f} s ({cadence})"
-        )
-    return "\n".join(lines)

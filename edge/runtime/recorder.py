@@ -1,4 +1,4 @@
-"""The streaming loop: transports → decoder → clock map → GRU (both shoes batched) → events → store.
+"""The live loop: transports → decoder → clock map → GRU (both shoes batched) → events → sink.
 
 One :class:`TrialRecorder` records one trial of up to two shoes (any sides; usually "L"
 and "R"), in one asyncio task per shoe plus the caller's. Per shoe::
@@ -12,14 +12,14 @@ and "R"), in one asyncio task per shoe plus the caller's. Per shoe::
       → ClockMap            device µs → host seconds (``time.time()`` axis), lower envelope;
                             host times only ever increase (a refit that would move them
                             back holds them 1 µs apart instead)
-      → store.append_samples, append_gap for lost samples
+      → sink.samples, sink.gap for lost samples (:mod:`edge.runtime.sink`)
       → pending samples of that shoe
 
 Whenever every connected shoe has ``packet_size`` samples pending, one
-:meth:`Backend.step_packet` advances all streams at once (the engine issue's live shape),
-outputs are activated (σ for the stance logit), stored, and fed sample by sample to each
+:meth:`Backend.step_packet` advances all streams at once (:class:`edge.runtime.Stepper`),
+outputs are activated (σ for the stance logit), handed to the sink, and fed sample by sample to each
 shoe's :class:`edge.events.GaitEventDetector` (built from the model's ``detector``
-settings). Events are stored with the host time of the sample that reported them.
+settings). Events go to the sink with the host time of the sample that reported them.
 
 Rules:
 
@@ -43,88 +43,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
 from edge.clock import ClockMap
-from edge.events import GaitEvent, median_stride_s
+from edge.model.backends import BackendKind
 from edge.model.files import DEVICE_CHANNELS, Model, pressure_channels
+from edge.runtime.link import Shoe
+from edge.runtime.sink import StoreSink, TrialSink
 from edge.runtime.stepper import Stepper
-from edge.store import TrialInfo, TrialStore
-from firmware_bridge import DeviceInfo, SampleBlock, Status, StreamDecoder, spec
+from edge.store import StoreHealth, TrialInfo, TrialStatus, TrialStore
+from firmware_bridge import DeviceInfo, SampleBlock, Status, spec
 from firmware_bridge.errors import GaitedgeError
 from firmware_bridge.transports import Transport, TransportEvent, open_transport
 
-__all__ = ["ShoeStats", "TrialRecorder"]
+__all__ = ["TrialRecorder"]
 
 log = logging.getLogger(__name__)
 
 #: When a trial ends, how long each reader waits for bytes its link has received and
 #: not yet handed over (a live link is read in batches), s.
 _DRAIN_S: Final = 0.05
-
-
-@dataclasses.dataclass
-class ShoeStats:
-    """What one shoe delivered so far (for the live status line and the summary)."""
-
-    side: str
-    url: str
-    device: DeviceInfo | None = None
-    samples: int = 0
-    lost: int = 0
-    resets: int = 0
-    toe_offs: int = 0
-    last_event: GaitEvent | None = None
-    last_event_host_s: float = float("nan")
-    battery_pct: int | None = None
-    error_flags: int = 0
-    disconnects: int = 0
-    first_host_s: float = float("nan")
-    last_host_s: float = float("nan")
-    heel_strikes_at: list[float] = dataclasses.field(default_factory=list)  # counters
-
-    @property
-    def lost_pct(self) -> float:
-        total = self.samples + self.lost
-        return 100.0 * self.lost / total if total else 0.0
-
-    def line(self, now: float) -> str:
-        """One status fragment: rate, lost %, battery, last event."""
-        span = self.last_host_s - self.first_host_s
-        rate = (self.samples - 1) / span if span > 0 else 0.0
-        batt = "?" if self.battery_pct is None else f"{self.battery_pct}%"
-        ev = (
-            f"{self.last_event.kind} {now - self.last_event_host_s:.1f}s ago"
-            if self.last_event is not None
-            else "no event yet"
-        )
-        flags = spec.error_names(self.error_flags)
-        err = f" FLAGS {'+'.join(flags)}" if flags else ""
-        return f"{self.side} {rate:5.1f} Hz lost {self.lost_pct:4.1f}% batt {batt}{err} {ev}"
-
-
-class _Shoe:
-    """One shoe's link state: transport, decoder, clock, stats."""
-
-    def __init__(self, side: str, url: str) -> None:
-        self.side, self.url = side, url
-        self.decoder = StreamDecoder()
-        self.clock = ClockMap()
-        self.stats = ShoeStats(side, url)
-        self.transport: Transport | None = None
-        self.boot_id: int | None = None
-        self.last_counter: int | None = None  # last sample received
-        self.last_arrival = time.monotonic()
-        self.ended = False
-        self.events: list[TransportEvent] = []  # link events, for summaries
-        self.first_counter: int | None = None
-        self.last_host = -np.inf  # host time of the last sample [s]
 
 
 class TrialRecorder:
@@ -137,7 +80,9 @@ class TrialRecorder:
     sources : mapping of side to transport URL
         E.g. ``{"L": "serial:///dev/serial/by-id/…", "R": "ble://AA:…"}``.
     store : TrialStore
-        Where everything goes; the trial is created by :meth:`run`.
+        Where everything goes: the trial is created in it here (:attr:`trial_id`), with
+        the model's name, weights hash and output names, and written through
+        :attr:`sink`.
     info : TrialInfo
         What the operator entered (subject, shoe, condition …).
     backend : {"numpy", "tflite"}
@@ -156,6 +101,17 @@ class TrialRecorder:
     opener : callable(url, on_event=…) -> Transport
         Makes each shoe's transport (default :func:`firmware_bridge.transports.open_transport`;
         tests pass one that opens BLE links on a simulated radio).
+
+    Attributes
+    ----------
+    trial_id : int
+        The trial, created (status ``recording``) when the recorder is made.
+    sink : TrialSink
+        Where the trial's data goes (:class:`edge.runtime.sink.StoreSink`).
+    shoes : dict of side to Shoe
+        Each shoe's link state and live counts (:mod:`edge.runtime.link`).
+    error : str or None
+        The one line that ended the trial with ``error``, if any.
     """
 
     def __init__(
@@ -165,7 +121,7 @@ class TrialRecorder:
         store: TrialStore,
         info: TrialInfo,
         *,
-        backend: str = "numpy",
+        backend: BackendKind = "numpy",
         max_bridge_ms: float = 200.0,
         max_wait_s: float = 0.5,
         step_interval_s: float = 0.1,
@@ -174,17 +130,21 @@ class TrialRecorder:
     ) -> None:
         if not 1 <= len(sources) <= 2:
             raise ValueError(f"sources has {len(sources)} shoes; give one or two")
-        self.model, self.store, self.info = model, store, info
-        self.shoes = {side: _Shoe(side, url) for side, url in sources.items()}
-        self.stepper = Stepper(
-            model, list(sources), backend=backend, on_outputs=self._outputs, on_event=self._event
-        )
+        self.model = model
+        self.sink: TrialSink = StoreSink.start(store, info, model)
+        self.trial_id = self.sink.trial_id
+        try:
+            self.stepper = Stepper(model, list(sources), sink=self.sink, backend=backend)
+        except BaseException as e:  # the trial exists: end it, saying why
+            self.sink.error(None, str(e))
+            self.sink.finish("error")
+            raise
+        self.shoes = {side: Shoe(side, url) for side, url in sources.items()}
         self.max_bridge = max_bridge_ms * model.sample_rate_hz / 1000.0
         self.max_wait_s = max_wait_s
         self.step_interval_s = step_interval_s
         self.on_status = on_status
         self.opener = opener
-        self.trial_id: int | None = None
         self.error: str | None = None
         self._ending: asyncio.Future[None] | None = None  # done when the trial ends
 
@@ -198,9 +158,7 @@ class TrialRecorder:
         take, a link that gave up reconnecting) or ``disk_full`` (set by the store).
         """
         stop = stop or asyncio.Event()
-        self.trial_id = self.store.start_trial(self.info)
-        self.store.set_outputs(self.trial_id, [c.name for c in self.model.outputs])
-        status = "complete"
+        status: TrialStatus = "complete"
         started = time.monotonic()
         next_status = started + 1.0
         self._ending = asyncio.get_running_loop().create_future()
@@ -234,14 +192,13 @@ class TrialRecorder:
                     self.error = str(r.exception())
             if self.error is not None:
                 status = "error"
-                self.store.append_error(self.trial_id, None, self.error)
+                self.sink.error(None, self.error)
             self.stepper.flush()
-            if self.store.status != "ok":
-                status = "disk_full" if "disk" in self.store.status else "error"
-            self.store.finish_trial(self.trial_id, status)
+            self._take_events()
+            self.sink.finish(status)
         return self.trial_id
 
-    async def _read(self, shoe: _Shoe) -> None:
+    async def _read(self, shoe: Shoe) -> None:
         def on_event(event: TransportEvent) -> None:
             shoe.events.append(event)
             if event.kind == "disconnected":
@@ -251,7 +208,7 @@ class TrialRecorder:
                 log.warning("%s: link back after %.1f s", shoe.side, event.gap_s)
             elif event.kind == "gave_up":
                 log.error("%s: gave up reconnecting after %.1f s", shoe.side, event.gap_s)
-                self.store.append_error(self.trial_id, shoe.side, f"link gave up: {event.detail}")
+                self.sink.error(shoe.side, f"link gave up: {event.detail}")
 
         shoe.transport = self.opener(shoe.url, on_event=on_event)
         ending = self._ending
@@ -262,16 +219,20 @@ class TrialRecorder:
                 self._decode(shoe, parts)
                 if transport.live:  # read a live link in batches (each chunk keeps its
                     await asyncio.wait({ending}, timeout=self.step_interval_s)  # stamp)
-                if ending.done():  # the trial ends: take in what was received, then stop
+                if ending.done():  # the trial ends: take in what arrives within _DRAIN_S
+                    # one deadline, not one per read: a live feed never goes quiet. Not
+                    # wait_for: on 3.11 it swallows run()'s cancel when a read completes in
+                    # the same tick (python/cpython#86296), and the drain never ended.
                     with contextlib.suppress(TimeoutError):
-                        while last := await asyncio.wait_for(transport.read_stamped(), _DRAIN_S):
-                            self._decode(shoe, last)
+                        async with asyncio.timeout(_DRAIN_S):
+                            while last := await transport.read_stamped():
+                                self._decode(shoe, last)
                     break
         finally:
             shoe.ended = True
             await shoe.transport.aclose()
 
-    def _decode(self, shoe: _Shoe, parts: list[tuple[bytes, float]]) -> None:
+    def _decode(self, shoe: Shoe, parts: list[tuple[bytes, float]]) -> None:
         """Decode stamped chunks (:meth:`Transport.read_stamped`) and take in what they hold."""
         for chunk, received in parts:
             if received != received:  # a link that does not stamp: now
@@ -287,18 +248,18 @@ class TrialRecorder:
 
     # ------------------------------------------------------------------ decoding side
 
-    def _status(self, shoe: _Shoe, status: Status) -> None:
+    def _status(self, shoe: Shoe, status: Status) -> None:
         st = shoe.stats
         st.battery_pct = status.battery_pct
         if status.error_flags != st.error_flags:  # store each change of the device's flags
             st.error_flags = status.error_flags
             names = spec.error_names(status.error_flags)
             text = "device flags: " + (" ".join(names) if names else "cleared")
-            self.store.append_error(self.trial_id, shoe.side, text)
+            self.sink.error(shoe.side, text)
             if names:
                 log.warning("%s: %s", shoe.side, text)
 
-    def _device(self, shoe: _Shoe, info: DeviceInfo) -> None:
+    def _device(self, shoe: Shoe, info: DeviceInfo) -> None:
         if info == shoe.stats.device:  # firmware repeats DEVICE_INFO: store it once
             return
         channels = {**DEVICE_CHANNELS, **pressure_channels(info.n_pressure)}
@@ -312,8 +273,7 @@ class TrialRecorder:
         # (its counter starts over: _samples ends the segment and restarts the clock map)
         shoe.boot_id = info.boot_id
         shoe.stats.device = info
-        self.store.add_device(
-            self.trial_id,
+        self.sink.device(
             shoe.side,
             device_id=info.device_id,
             firmware=".".join(map(str, info.firmware)),
@@ -323,16 +283,16 @@ class TrialRecorder:
             transport=shoe.url,
         )
 
-    def _samples(self, shoe: _Shoe, block: SampleBlock, received: float) -> None:
+    def _samples(self, shoe: Shoe, block: SampleBlock, received: float) -> None:
         """``received``: ``time.monotonic()`` when the link got the bytes."""
         shoe.last_arrival = received
         now = time.time() - (time.monotonic() - received)  # the same instant, unix time
         counter = block.seq
-        side, tid = shoe.side, self.trial_id
+        side = shoe.side
         if shoe.last_counter is not None and counter[0] <= shoe.last_counter:
             # the counter went back: the device restarted; its clock starts over too
             if self.stepper.end_segment(side):
-                self.store.append_gap(tid, side, int(counter[0]), 0, "restart")
+                self.sink.gap(side, int(counter[0]), 0, "restart")
             shoe.clock = ClockMap()
             shoe.last_counter = None
             shoe.last_host = -np.inf
@@ -350,8 +310,8 @@ class TrialRecorder:
             st.first_host_s = float(host[0])
         st.samples += len(counter)
         st.last_host_s = float(host[-1])
-        self.store.append_samples(
-            tid, side, counter, host, block.t_device_us, block.imu,
+        self.sink.samples(
+            side, counter, host, block.t_device_us, block.imu,
             block.pressure if block.pressure.shape[1] else None,
         )  # fmt: skip
         # gaps before this block and inside it; one the model cannot bridge ends a segment
@@ -363,9 +323,7 @@ class TrialRecorder:
             n_lost = int(jumps[j])
             st.lost += n_lost
             long = n_lost > self.max_bridge
-            self.store.append_gap(
-                tid, side, int(starts[j]) + 1, n_lost, "reset" if long else "bridged"
-            )
+            self.sink.gap(side, int(starts[j]) + 1, n_lost, "reset" if long else "bridged")
             if long:
                 self.stepper.push(side, counter[cut:j], host[cut:j], block.imu[cut:j])
                 if self.stepper.end_segment(side):
@@ -396,49 +354,29 @@ class TrialRecorder:
             shoe = self.shoes[side]
             if self.stepper.end_segment(side) and not shoe.ended:
                 nxt = (shoe.last_counter or 0) + 1
-                self.store.append_gap(self.trial_id, side, nxt, 0, "stalled")
+                self.sink.gap(side, nxt, 0, "stalled")
                 shoe.stats.resets += 1
                 log.warning("%s: silent for %.1f s; the other shoe goes on, %s starts afresh",
                             side, latest - shoe.last_arrival, side)  # fmt: skip
         self.stepper.step(skip=silent)
+        self._take_events()
 
-    def _outputs(self, side: str, counter: np.ndarray, host: np.ndarray, y: np.ndarray) -> None:
-        self.store.append_predictions(self.trial_id, side, counter, y)
-
-    def _event(self, side: str, e: GaitEvent, host_s: float) -> None:
-        self.store.append_event(
-            self.trial_id, side, e.kind, e.counter_at, e.counter_reported, host_s
-        )
-        stats = self.shoes[side].stats
-        if e.kind == "HS":
-            stats.heel_strikes_at.append(e.counter_at)
-        else:
-            stats.toe_offs += 1
-        stats.last_event, stats.last_event_host_s = e, host_s
+    def _take_events(self) -> None:
+        """Count the events the model side reported (for the live status and summary)."""
+        for side, e, host_s in self.stepper.reported:
+            stats = self.shoes[side].stats
+            if e.kind == "HS":
+                stats.heel_strikes_at.append(e.counter_at)
+            else:
+                stats.toe_offs += 1
+            stats.last_event, stats.last_event_host_s = e, host_s
+        self.stepper.reported.clear()
 
     # ------------------------------------------------------------------ reporting
 
     def status_line(self) -> str:
         now = time.time()
         line = " | ".join(s.stats.line(now) for s in self.shoes.values())
-        if self.store.status != "ok":
-            line += f" | STORE: {self.store.status}"
+        if self.sink.health is not StoreHealth.OK:
+            line += f" | STORE: {self.sink.status}"
         return line
-
-    def summary(self) -> dict[str, Any]:
-        """Per shoe: samples, lost, resets, events, cadence; for the CLI's summary."""
-        out: dict[str, Any] = {"trial_id": self.trial_id, "shoes": {}}
-        for side, s in self.shoes.items():
-            st = s.stats
-            out["shoes"][side] = {
-                "url": s.url,
-                "samples": st.samples,
-                "lost": st.lost,
-                "lost_pct": st.lost_pct,
-                "resets": st.resets,
-                "heel_strikes": len(st.heel_strikes_at),
-                "toe_offs": st.toe_offs,
-                "stride_time_s": median_stride_s(st.heel_strikes_at, self.model.sample_rate_hz),
-                "disconnects": st.disconnects,
-            }
-        return out

@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from edge.events import GaitEvent
+from edge.model.backends import BackendKind
 from edge.model.files import Model
+from edge.runtime.sink import StoreSink
 from edge.runtime.stepper import Stepper
-from edge.store import TrialInfo, TrialStore
+from edge.store import GapRow, TrialStore
 from firmware_bridge.errors import GaitedgeError
 
 __all__ = ["replay_trial", "segment_starts"]
@@ -21,7 +22,7 @@ __all__ = ["replay_trial", "segment_starts"]
 _BOUNDARY_REASONS = ("reset", "stalled", "restart")
 
 
-def segment_starts(counter: np.ndarray, gaps: list[dict[str, Any]]) -> list[int]:
+def segment_starts(counter: npt.NDArray[np.int64], gaps: list[GapRow]) -> list[int]:
     """Indices (arrival order) at which the live loop started a shoe afresh.
 
     ``gaps`` are that shoe's stored gaps, in order. A ``reset`` or ``stalled`` gap starts a
@@ -32,13 +33,13 @@ def segment_starts(counter: np.ndarray, gaps: list[dict[str, Any]]) -> list[int]
     at = 0
     c = np.asarray(counter, np.int64)
     for g in gaps:
-        if g["reason"] not in _BOUNDARY_REASONS:
+        if g.reason not in _BOUNDARY_REASONS:
             continue
-        if g["reason"] == "restart":
-            back = np.flatnonzero(c[at + 1 :] <= c[at:-1]) if len(c) > at + 1 else []
+        if g.reason == "restart":
+            back = np.flatnonzero(c[at + 1 :] <= c[at:-1])
             i = at + 1 + int(back[0]) if len(back) else len(c)
         else:
-            later = np.flatnonzero(c[at:] >= g["first_counter"] + g["n_lost"])
+            later = np.flatnonzero(c[at:] >= g.first_counter + g.n_lost)
             i = at + int(later[0]) if len(later) else len(c)
         if 0 < i < len(c) and (not starts or i > starts[-1]):
             starts.append(i)
@@ -51,7 +52,7 @@ def replay_trial(
     trial_id: int,
     model: Model,
     *,
-    backend: str = "numpy",
+    backend: BackendKind = "numpy",
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Run a stored trial through the model side of the loop again, as fast as possible.
@@ -63,66 +64,51 @@ def replay_trial(
     called with (samples done, total). Returns the new trial's id.
     """
     src = store.trial(trial_id)
-    fields = {f.name for f in dataclasses.fields(TrialInfo)}
-    base = {k: src[k] for k in fields if k in src and src[k] is not None}
     note = f"replay of trial {trial_id} with {model.name}"
-    base.update(
-        notes=f"{note}; {base['notes']}" if base.get("notes") else note,
-        model_name=model.name,
-        model_sha256=model.meta["weights"]["sha256"],
-    )
-    devices = src.get("devices") or {}
+    info = dataclasses.replace(src.info, notes=f"{note}; {src.notes}" if src.notes else note)
+    devices = src.devices
     for side, dev in devices.items():
         try:
-            model.check_device(dict(zip(dev["channels"], dev["units"], strict=True)),
-                               dev["sample_rate_hz"])  # fmt: skip
+            model.check_device(dict(zip(dev.channels, dev.units, strict=True)),
+                               dev.sample_rate_hz)  # fmt: skip
         except GaitedgeError as e:
             raise GaitedgeError(f"trial {trial_id} shoe {side}: {e}") from None
     sides = sorted(devices) or ["L", "R"]
     data = {side: store.samples(trial_id, side) for side in sides}
-    sides = [s for s in sides if len(data[s]["counter"])]
+    sides = [s for s in sides if len(data[s].counter)]
     if not sides:
         raise GaitedgeError(f"trial {trial_id} has no samples to replay")
     gaps = store.gaps(trial_id)
-    new = store.start_trial(TrialInfo(**base))
-    store.set_outputs(new, [c.name for c in model.outputs])
+    sink = StoreSink.start(store, info, model)
     for side, dev in devices.items():
-        store.add_device(new, side, device_id=dev["device_id"], firmware=dev["firmware"],
-                         sample_rate_hz=dev["sample_rate_hz"], channels=dev["channels"],
-                         units=dev["units"], transport=dev["transport"])  # fmt: skip
+        sink.device(side, device_id=dev.device_id, firmware=dev.firmware,
+                    sample_rate_hz=dev.sample_rate_hz, channels=dev.channels,
+                    units=dev.units, transport=dev.transport)  # fmt: skip
     for g in gaps:
-        store.append_gap(new, g["side"], g["first_counter"], g["n_lost"], g["reason"])
-
-    def outputs(side: str, c: np.ndarray, h: np.ndarray, y: np.ndarray) -> None:
-        store.append_predictions(new, side, c, y)
-
-    def event(side: str, e: GaitEvent, host_s: float) -> None:
-        store.append_event(new, side, e.kind, e.counter_at, e.counter_reported, host_s)
-
-    stepper = Stepper(model, sides, backend=backend, on_outputs=outputs, on_event=event)
-    total = sum(len(d["counter"]) for d in data.values())
+        sink.gap(g.side, g.first_counter, g.n_lost, g.reason)
+    stepper = Stepper(model, sides, sink=sink, backend=backend)
+    total = sum(len(d.counter) for d in data.values())
     done = 0
     chunk = 4096
     for side in sides:
         d = data[side]
-        pressure = d["pressure"]
-        for a in range(0, len(d["counter"]), chunk):
+        pressure = d.pressure
+        for a in range(0, len(d.counter), chunk):
             b = a + chunk
-            store.append_samples(new, side, d["counter"][a:b], d["t_host"][a:b],
-                                 d["t_device_us"][a:b], d["imu"][a:b],
-                                 None if pressure is None else pressure[a:b])  # fmt: skip
-        cuts = [0, *segment_starts(d["counter"], [g for g in gaps if g["side"] == side])]
-        cuts.append(len(d["counter"]))
+            sink.samples(side, d.counter[a:b], d.t_host[a:b], d.t_device_us[a:b], d.imu[a:b],
+                         None if pressure is None else pressure[a:b])  # fmt: skip
+        cuts = [0, *segment_starts(d.counter, [g for g in gaps if g.side == side])]
+        cuts.append(len(d.counter))
         for a, b in itertools.pairwise(cuts):
-            stepper.push(side, d["counter"][a:b], d["t_host"][a:b], d["imu"][a:b])
+            stepper.push(side, d.counter[a:b], d.t_host[a:b], d.imu[a:b])
             stepper.end_segment(side)
     everyone = frozenset(stepper.lanes)
     while n := stepper.step(skip=everyone, max_calls=512):  # slices, for the progress bar
+        stepper.reported.clear()  # stored through the sink; nobody shows them live
         done = min(total, done + n * stepper.k * len(sides))
         if progress is not None:
             progress(done, total)
     if progress is not None:
         progress(total, total)
-    status = "complete" if store.status == "ok" else "error"
-    store.finish_trial(new, status)
-    return new
+    sink.finish("complete")
+    return sink.trial_id

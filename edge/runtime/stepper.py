@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
 
 import numpy as np
 
 from edge.events import GaitEvent, GaitEventDetector
-from edge.model.backends import Backend
+from edge.model.backends import Backend, BackendKind
 from edge.model.files import Model
 from edge.model.outputs import GAIT_OUTPUTS, activate, make_detector
+from edge.runtime.sink import TrialSink
 
 __all__ = ["Stepper"]
 
@@ -71,11 +71,15 @@ class Stepper:
     model : Model
     sides : sequence of str
         The shoes, in engine row order.
+    sink : TrialSink
+        Where the activated outputs of real samples and each reported gait event go
+        (with the host time of the sample that reported it).
     backend : {"numpy", "tflite"}
-    on_outputs : callable(side, counter (m,), host (m,), outputs (m, k))
-        Activated outputs of real samples.
-    on_event : callable(side, GaitEvent, host_s)
-        Each reported gait event, with the host time of the sample that reported it.
+
+    Attributes
+    ----------
+    reported : list of (side, GaitEvent, host_s)
+        Events reported since the caller last emptied it (the live status reads them).
     """
 
     def __init__(
@@ -83,12 +87,11 @@ class Stepper:
         model: Model,
         sides: list[str],
         *,
-        backend: str = "numpy",
-        on_outputs: Callable[[str, np.ndarray, np.ndarray, np.ndarray], None],
-        on_event: Callable[[str, GaitEvent, float], None],
+        sink: TrialSink,
+        backend: BackendKind = "numpy",
     ) -> None:
         self.model = model
-        self.engine: Backend = model.backend(backend)  # type: ignore[arg-type]
+        self.engine: Backend = model.backend(backend)
         self.k = model.packet_size or 4
         self.units = [c.unit for c in model.outputs]
         names = [c.name for c in model.outputs]
@@ -99,7 +102,8 @@ class Stepper:
             self.engine.add_stream(side)
             det = make_detector(model, model.sample_rate_hz)
             self.lanes[side] = _Lane(side, row, det, len(model.inputs))
-        self.on_outputs, self.on_event = on_outputs, on_event
+        self.sink = sink
+        self.reported: list[tuple[str, GaitEvent, float]] = []
         self._x = np.zeros((self.k, len(sides), len(model.inputs)), np.float32)
 
     def push(self, side: str, counter: np.ndarray, host: np.ndarray, imu: np.ndarray) -> None:
@@ -163,7 +167,7 @@ class Stepper:
                 continue
             c, h, _ = got
             out = y[: len(c), ln.row]
-            self.on_outputs(ln.side, c, h, out)
+            self.sink.predictions(ln.side, c, out)
             if self.cols:
                 self._events(ln, c, h, out)
 
@@ -172,7 +176,8 @@ class Stepper:
         update = lane.detector.update
         for i, c in enumerate(counter.tolist()):
             for e in update(c, pc[i], ps[i], st[i]):
-                self.on_event(lane.side, e, float(host[i]))
+                self.sink.event(lane.side, e, float(host[i]))
+                self.reported.append((lane.side, e, float(host[i])))
 
     def flush(self) -> None:
         """End every segment and step until nothing is pending (the end of a trial)."""

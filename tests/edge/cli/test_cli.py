@@ -9,7 +9,7 @@ import pytest
 
 from edge.cli import main
 from firmware_bridge.sim.insole import InsoleSimulator
-from firmware_bridge.transports.replay import CaptureWriter
+from firmware_bridge.transports.capture import CaptureWriter
 from tests.conftest import capture_of
 
 
@@ -182,7 +182,7 @@ async def test_scan_identifies_an_insole_on_a_port(walk_left, capsys) -> None:
     import asyncio
 
     from edge.cli.main import _parser
-    from firmware_bridge.sim.insole import PtyInsole
+    from firmware_bridge.sim.pty import PtyInsole
 
     sim = InsoleSimulator(walk_left)
     async with PtyInsole(sim) as pty:
