@@ -5,7 +5,7 @@ encoder once, then times StreamDecoder.feed over the bytes in chunks as a serial
 (4096 B) and a BLE link without MTU exchange (20 B) deliver them, for 1, 4 and 19 samples
 per packet; then end to end from a capture file of 20-byte notifications through
 ReplayTransport (as fast as possible) into the decoder, the path of re-analysing a
-trial. Goal (issue 2): >= 200,000 samples/s. Also prints what one frame costs in COBS and
+trial. Goal: >= 200,000 samples/s. Also prints what one frame costs in COBS and
 CRC alone, so the split between library and our code is visible.
 
     python benchmarks/decode.py [--data DIR] [--rounds 5]
@@ -29,7 +29,8 @@ from firmware_bridge import SampleBlock, StreamDecoder
 from firmware_bridge.framing import crc16, decode_frame, using_cobs_c_core
 from firmware_bridge.sim.insole import InsoleSimulator
 from firmware_bridge.sim.walks import bundled_recording, find_ipol_dir, load_ipol
-from firmware_bridge.transports.replay import CaptureWriter, ReplayTransport
+from firmware_bridge.transports.capture import CaptureWriter
+from firmware_bridge.transports.replay import ReplayTransport
 
 GOAL = 200_000
 

@@ -1,6 +1,6 @@
 """GRU engines side by side: µs per stream-sample, one thread, one interleaved run.
 
-Shapes (issue 3): 1 stream sample by sample; the live shape, 2 shoes handing over packets
+Shapes: 1 stream sample by sample; the live shape, 2 shoes handing over packets
 of 4 samples; 64 streams sample by sample. Engines: the NumPy GRU (float32 and int8
 storage), LiteRT with the per-step graph through its API (set x, set h, invoke, get y,
 get h) and with the packet graph (K steps of all streams in one invoke), each with XNNPACK
@@ -195,7 +195,7 @@ def _order(name: str) -> int:
 
 
 def _goals(r: dict[tuple[int, str, str], float]) -> None:
-    """Issue 3's goals at hidden 64, as ratios (>= 1 means met)."""
+    """The engine's speed goals at hidden 64, as ratios (>= 1 means met)."""
     if not any(h == 64 for h, _, _ in r):
         return
     g = {(s, e): v for (h, s, e), v in r.items() if h == 64}

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from firmware_bridge.sim.insole import InsoleSimulator
 from firmware_bridge.sim.walks import bundled_recording
-from firmware_bridge.transports.replay import CaptureWriter
+from firmware_bridge.transports.capture import CaptureWriter
 
 GAITEDGE = [sys.executable, "-m", "edge"]
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -4,7 +4,7 @@
 the weights, the fold models and the cross-validated metrics (model.json ``metrics``, from
 the same code as ``gaitedge evaluate``). This script adds the descriptive parts to
 model.json (``reports``, ``limits``, ``citation``) and re-renders CARD.md with the data and
-split, the issue's bars (met or not; also over the subjects no design choice looked at),
+split, the accuracy bars (met or not; also over the subjects no design choice looked at),
 where heel strikes go wrong, what the model does outside ``TrialBoundaries``, and the
 gaitmap comparison from ``benchmarks/results/gaitmap_compare.json`` (made by
 ``benchmarks/gaitmap_compare.py``). Every number is computed here from the fold models and
@@ -78,7 +78,7 @@ LIMITS = [
     "wrong' gives the cross-validation without those subjects too.",
 ]
 
-#: Issue 4's bars on the pooled int8 cross-validation: (key, op, bar, text).
+#: The accuracy bars on the pooled int8 cross-validation: (key, op, bar, text).
 BARS = [
     ("phase_rmse_pct", "<=", 3.5, "gait phase RMSE ≤ 3.5 %"),
     ("phase_rmse_steady_pct", "<=", 2.3, "steady-walking phase RMSE ≤ 2.3 %"),
@@ -133,7 +133,7 @@ def fold_models() -> list[Model]:
 
 
 def held_out(m: Model) -> list[str]:
-    return list(m.meta["training"]["validation_subjects"])
+    return list(m.meta.validation_subjects)
 
 
 def split_lines(folds: list[Model], trials: list[Trial]) -> list[str]:

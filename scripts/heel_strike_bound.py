@@ -1,6 +1,6 @@
 """How much seeing past the landing buys: heel strikes against the delay a detector may take.
 
-Issue 4's heel-strike bars miss on the shipped causal model. This experiment asks whether
+The heel-strike bars miss on the shipped causal model. This experiment asks whether
 they are a matter of the model or of what a causal detector can see by the time it must
 report. Same cross-validation split, training settings, seed, detector and scoring as the
 shipped model (``gaitedge train --folds 7``); only what the network may see changes:
@@ -31,6 +31,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -97,14 +98,7 @@ def train_bidir(out: Path, folds: list[int]) -> None:
     import torch
     from torch import nn
 
-    from edge.training.train import (
-        _steps_per_epoch,
-        _target_scale,
-        _Windows,
-        input_scale,
-        masked_loss,
-        target_kinds,
-    )
+    from edge.training.train import _TrainStep, _Windows, input_scale, target_kinds
 
     cfg = TrainConfig()
     splits = _splits(_trials())
@@ -118,26 +112,15 @@ def train_bidir(out: Path, folds: list[int]) -> None:
         mean, std = input_scale(win.x, cfg.mirror)
         gru = nn.GRU(6, cfg.hidden, cfg.layers, batch_first=True, bidirectional=True)
         head = nn.Linear(2 * cfg.hidden, len(names))
-        params = list(gru.parameters()) + list(head.parameters())
-        opt = torch.optim.Adam(params, lr=cfg.lr)
-        total = _steps_per_epoch(win.n_samples, cfg) * cfg.epochs
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total, eta_min=0.05 * cfg.lr)
-        is_logit = torch.tensor([kind == "logit" for kind in kinds])
-        y_mean, y_std = (torch.from_numpy(a) for a in _target_scale(win.y, kinds))
+        step = _TrainStep(gru, head, win, kinds, mean, std, cfg)
+        y_mean, y_std = torch.from_numpy(step.y_mean), torch.from_numpy(step.y_std)
         x_mean, x_std = torch.from_numpy(mean), torch.from_numpy(std)
         t0 = time.perf_counter()
-        for _ in range(total):
+        for _ in range(step.total):
             xb, yb = win.batch()
             yb[:, -cfg.burn_in :] = np.nan  # a window's end has no future: no loss there
-            x = (torch.from_numpy(xb) - x_mean) / x_std
-            y = (torch.from_numpy(yb) - y_mean) / y_std
-            loss = masked_loss(head(gru(x)[0]), y, is_logit)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-        arrays = {}
+            step(xb, yb)
+        arrays: dict[str, Any] = {}  # Any: np.savez reads ** as its flags
         with torch.no_grad():
             for t in va:
                 x = (torch.from_numpy(t.imu.astype(np.float32)) - x_mean) / x_std
@@ -163,7 +146,7 @@ def _model_runs(root: Path, trials: list[Trial]) -> list[Run] | None:
         return None
     runs = []
     for m in (load_model(d) for d in dirs):
-        held = set(m.meta["training"]["validation_subjects"])
+        held = set(m.meta.validation_subjects)
         mine = [t for t in trials if t.subject in held]
         idx = [[c.name for c in m.outputs].index(n) for n in OUTPUTS]
         for t, y in zip(mine, model_outputs(m, mine, "int8"), strict=True):

@@ -24,6 +24,7 @@ RUNTIME_MAY_IMPORT = (
     "edge.events",
     "edge.clock",
     "edge.store",
+    "edge.errors",
     "edge.runtime",
     "firmware_bridge",
 )

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from edge.model.meta import ModelMeta, parse_meta
+
 __all__ = ["metric_table", "model_card", "pooled_key", "result_tables", "write_card"]
 
 
 def pooled_key(variant: str) -> str:
-    """Result key of a variant's pooled scores: ``pooled`` (int8, as issue 4 names it) or
-    ``pooled_<variant>``."""
+    """Result key of a variant's pooled scores: ``pooled`` (int8) or ``pooled_<variant>``."""
     return "pooled" if variant == "int8" else f"pooled_{variant}"
 
 
@@ -73,26 +74,26 @@ def result_tables(results: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def model_card(meta: Mapping[str, Any]) -> str:
+def model_card(meta: ModelMeta) -> str:
     """A model card from model.json alone (training data and metrics when it has them)."""
-    arch = meta["architecture"]
+    arch = meta.architecture
     lines = [
-        f"# {meta['name']}",
+        f"# {meta.name}",
         "",
-        f"GRU, {arch['layers']} layer(s), hidden {arch['hidden']}, {arch['parameters']} "
-        f"parameters; {arch['inputs']} inputs at {meta['inputs']['sample_rate_hz']:g} Hz, "
-        f"{arch['outputs']} outputs. Weights stored as {meta['weights']['storage']}.",
+        f"GRU, {arch.layers} layer(s), hidden {arch.hidden}, {arch.parameters} "
+        f"parameters; {arch.inputs} inputs at {meta.sample_rate_hz:g} Hz, "
+        f"{arch.outputs} outputs. Weights stored as {meta.weights.storage}.",
         "",
         "## Inputs",
         "",
-        *[f"- `{c['name']}` [{c['unit']}]" for c in meta["inputs"]["channels"]],
+        *[f"- `{c.name}` [{c.unit}]" for c in meta.inputs],
         "",
         "## Outputs",
         "",
-        *[f"- `{c['name']}` [{c['unit']}]" for c in meta["outputs"]],
+        *[f"- `{c.name}` [{c.unit}]" for c in meta.outputs],
         "",
     ]
-    if meta.get("quantization"):
+    if meta.quantization:
         lines += [
             "## Storage",
             "",
@@ -100,27 +101,27 @@ def model_card(meta: Mapping[str, Any]) -> str:
             "|---|---:|---:|---:|",
             *[
                 f"| {k} | {v['bytes']:.0f} | {v['max_abs_error']:.2e} | {v['rmse']:.2e} |"
-                for k, v in meta["quantization"].items()
+                for k, v in meta.quantization.items()
             ],
             "",
         ]
-    metrics = meta.get("metrics")
-    if metrics:
-        lines += ["## Metrics", "", str(metrics.get("method", "")), "", *result_tables(metrics), ""]
-    training = meta.get("training")
-    if training:
-        lines += ["## Training", "", "```json", json.dumps(training, indent=2), "```", ""]
-    if meta.get("limits"):
-        lines += ["## Known limits", "", *[f"- {x}" for x in meta["limits"]], ""]
-    if meta.get("citation"):
-        lines += ["## Data citation", "", meta["citation"], ""]
+    if meta.metrics:
+        method = str(meta.metrics.get("method", ""))
+        lines += ["## Metrics", "", method, "", *result_tables(meta.metrics), ""]
+    if meta.training:
+        lines += ["## Training", "", "```json", json.dumps(meta.training, indent=2), "```", ""]
+    if meta.limits:
+        lines += ["## Known limits", "", *[f"- {x}" for x in meta.limits], ""]
+    if meta.citation:
+        lines += ["## Data citation", "", meta.citation, ""]
     return "\n".join(lines)
 
 
 def write_card(directory: str | os.PathLike[str], extra: str = "") -> Path:
     """(Re)write ``CARD.md`` from the directory's model.json, plus ``extra`` markdown."""
     d = Path(directory)
-    meta = json.loads((d / "model.json").read_text())
+    meta_path = d / "model.json"
+    meta = parse_meta(json.loads(meta_path.read_text()), meta_path)
     path = d / "CARD.md"
     path.write_text(model_card(meta) + (("\n" + extra) if extra else ""))
     return path

@@ -12,7 +12,8 @@
         CARD.md        what it was trained on, how well it does, its limits
 
 Loading checks everything and fails with one :class:`ModelFileError` line that names the
-file, the problem and the fix.
+file, the problem and the fix; model.json is read into a typed :class:`ModelMeta`
+(:mod:`edge.model.meta`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -32,10 +33,11 @@ import numpy.typing as npt
 from edge.errors import ModelFileError
 from edge.model.card import model_card
 from edge.model.gru import GRUWeights
+from edge.model.meta import FORMAT, FORMAT_VERSION, Channel, ModelMeta, parse_meta
+from edge.model.quant import Storage, storage_error, weights_from_arrays, weights_to_arrays
 
 if TYPE_CHECKING:
     from edge.model.backends import Backend, BackendKind
-from edge.model.quant import Storage, storage_error, weights_from_arrays, weights_to_arrays
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -43,13 +45,11 @@ __all__ = [
     "Channel",
     "Model",
     "ModelFileError",
+    "ModelMeta",
     "default_model_dir",
     "load_model",
     "save_model",
 ]
-
-#: Version of the model.json layout this gaitedge reads and writes.
-FORMAT_VERSION = 1
 
 #: Channels an insole can provide, with their SI unit (PROTOCOL.md; decoder output order).
 DEVICE_CHANNELS: dict[str, str] = {
@@ -63,14 +63,6 @@ def pressure_channels(n: int) -> dict[str, str]:
     return {f"pressure_{i}": "kPa" for i in range(n)}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Channel:
-    """One input or output channel: name and unit (``"m/s^2"``, ``"rad/s"``, ``"1"`` …)."""
-
-    name: str
-    unit: str
-
-
 @dataclasses.dataclass(frozen=True)
 class Model:
     """A loaded, checked model.
@@ -79,34 +71,44 @@ class Model:
     ----------
     path : Path
         The model directory.
-    name : str
-        Model name.
-    inputs : tuple of Channel
-        Input channels in the order the network takes them.
-    sample_rate_hz : float
-        Rate the model was trained at, Hz.
-    mean, std : ndarray, shape (n_inputs,), float32
-        Normalisation: the network sees ``(x - mean) / std``.
-    outputs : tuple of Channel
-        Output channels in the order the head produces them.
+    meta : ModelMeta
+        model.json, typed.
     weights : GRUWeights
         Float32 weights (dequantised once if stored as int8 or float16).
-    storage : {"float32", "float16", "int8"}
-        How the weights are stored in the file.
-    meta : dict
-        The whole model.json.
+    mean, std : ndarray, shape (n_inputs,), float32
+        Normalisation: the network sees ``(x - mean) / std``.
     """
 
     path: Path
-    name: str
-    inputs: tuple[Channel, ...]
-    sample_rate_hz: float
+    meta: ModelMeta
+    weights: GRUWeights
     mean: npt.NDArray[np.float32]
     std: npt.NDArray[np.float32]
-    outputs: tuple[Channel, ...]
-    weights: GRUWeights
-    storage: Storage
-    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """Model name."""
+        return self.meta.name
+
+    @property
+    def inputs(self) -> tuple[Channel, ...]:
+        """Input channels in the order the network takes them."""
+        return self.meta.inputs
+
+    @property
+    def outputs(self) -> tuple[Channel, ...]:
+        """Output channels in the order the head produces them."""
+        return self.meta.outputs
+
+    @property
+    def sample_rate_hz(self) -> float:
+        """Rate the model was trained at, Hz."""
+        return self.meta.sample_rate_hz
+
+    @property
+    def storage(self) -> Storage:
+        """How the weights are stored in the file: float32, float16 or int8."""
+        return self.meta.weights.storage
 
     def float_weights(self) -> GRUWeights:
         """The float32 weights the stored ones were made from (``model_float32.npz``).
@@ -116,22 +118,17 @@ class Model:
         """
         if self.storage == "float32":
             return self.weights
-        entry = self.meta.get("weights_float32")
-        if not entry:
+        entry = self.meta.weights_float32
+        if entry is None:
             raise ModelFileError(
                 f"{self.path}: no float32 copy of the {self.storage} weights; re-export with "
                 "float_copy=True (gaitedge train writes one)"
             )
-        try:
-            path, digest = self.path / entry["file"], entry["sha256"]
-        except (KeyError, TypeError):
-            raise ModelFileError(
-                f"{self.path}/model.json: weights_float32 needs file and sha256; re-export"
-            ) from None
-        weights = _load_weights(path, digest)
+        path = self.path / entry.file
+        weights = _load_weights(path, entry.sha256)
         if weights.n_params != self.weights.n_params or weights.hidden != self.weights.hidden:
             raise ModelFileError(
-                f"{path}: the float32 copy does not match {self.meta['weights']['file']} "
+                f"{path}: the float32 copy does not match {self.meta.weights.file} "
                 "(shapes differ); re-export the model"
             )
         return weights
@@ -139,8 +136,8 @@ class Model:
     @property
     def packet_size(self) -> int | None:
         """K of the packet graph, if the model has one."""
-        packet = self.meta.get("tflite", {}).get("packet")
-        return None if packet is None else int(packet["packet_size"])
+        packet = self.meta.tflite.get("packet")
+        return None if packet is None else packet.packet_size
 
     def backend(self, kind: BackendKind = "numpy", *, xnnpack: bool = True) -> Backend:
         """An engine over this model: ``numpy`` (the weights) or ``tflite`` (the twins)."""
@@ -148,17 +145,16 @@ class Model:
 
         if kind == "numpy":
             return make_backend(self.weights, "numpy")
-        twins = self.meta.get("tflite") or {}
-        if "step" not in twins:
+        step, packet = self.meta.tflite.get("step"), self.meta.tflite.get("packet")
+        if step is None:
             raise ModelFileError(
                 f"model {self.name!r} has no .tflite twin; re-export it with tflite=True "
                 "or use the numpy backend"
             )
-        packet = twins.get("packet")
         return make_backend(
-            self.path / twins["step"]["file"],
+            self.path / step.file,
             "tflite",
-            packet_model=None if packet is None else self.path / packet["file"],
+            packet_model=None if packet is None else self.path / packet.file,
             xnnpack=xnnpack,
         )
 
@@ -216,6 +212,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _save_npz(path: Path, arrays: Mapping[str, Any]) -> None:
+    """``np.savez`` of named arrays (values typed Any: the stub reads ``**`` as its flags)."""
+    np.savez(path, **arrays)
+
+
 def save_model(
     directory: str | os.PathLike[str],
     weights: GRUWeights,
@@ -263,12 +264,12 @@ def save_model(
     d.mkdir(parents=True, exist_ok=True)
     weights.validate()
     npz = d / "model.npz"
-    np.savez(npz, **weights_to_arrays(weights, storage))
+    _save_npz(npz, weights_to_arrays(weights, storage))
     files: dict[str, Any] = {}
     if tflite:
         from edge.model.tflite_export import export_tflite
 
-        twin = "int8" if storage == "int8" else "float32"
+        twin: Literal["float32", "int8"] = "int8" if storage == "int8" else "float32"
         step_path = export_tflite(weights, d / "model.tflite", storage=twin)
         files["step"] = {"file": step_path.name, "storage": twin, "sha256": _sha256(step_path)}
         if packet_size is not None:
@@ -282,7 +283,7 @@ def save_model(
                 "sha256": _sha256(packet_path),
             }
     meta: dict[str, Any] = {
-        "format": "gaitedge-model",
+        "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "name": name,
         "inputs": {
@@ -307,7 +308,7 @@ def save_model(
     }
     if float_copy and storage != "float32":
         fpath = d / "model_float32.npz"
-        np.savez(fpath, **weights_to_arrays(weights, "float32"))
+        _save_npz(fpath, weights_to_arrays(weights, "float32"))
         meta["weights_float32"] = {"file": fpath.name, "sha256": _sha256(fpath)}
     if reference_input is not None:
         x = (np.asarray(reference_input, np.float32) - np.asarray(mean, np.float32)) / np.asarray(
@@ -317,7 +318,7 @@ def save_model(
     meta.update(extra or {})
     path = d / "model.json"
     path.write_text(json.dumps(meta, indent=2) + "\n")
-    (d / "CARD.md").write_text(card if card is not None else model_card(meta))
+    (d / "CARD.md").write_text(card if card is not None else model_card(parse_meta(meta, path)))
     return path
 
 
@@ -350,37 +351,22 @@ def load_model(directory: str | os.PathLike[str]) -> Model:
     if not meta_path.is_file():
         raise ModelFileError(f"{d}: model.json is missing; a model directory needs it")
     try:
-        meta = json.loads(meta_path.read_text())
+        raw = json.loads(meta_path.read_text())
     except (ValueError, UnicodeDecodeError) as e:
         raise ModelFileError(f"{meta_path}: not valid JSON ({e}); re-export the model") from None
-    version = meta.get("format_version")
-    if meta.get("format") != "gaitedge-model" or version != FORMAT_VERSION:
+    meta = parse_meta(raw, meta_path)
+    n_in = len(meta.inputs)
+    mean = np.asarray(meta.mean, dtype=np.float32)
+    std = np.asarray(meta.std, dtype=np.float32)
+    if mean.shape != (n_in,) or std.shape != (n_in,) or not np.all(std > 0):
         raise ModelFileError(
-            f"{meta_path}: format {meta.get('format')!r} version {version!r}; this gaitedge "
-            f"reads gaitedge-model version {FORMAT_VERSION}: update gaitedge or re-export"
-        )
-    try:
-        inputs = tuple(Channel(**c) for c in meta["inputs"]["channels"])
-        outputs = tuple(Channel(**c) for c in meta["outputs"])
-        rate = float(meta["inputs"]["sample_rate_hz"])
-        mean = np.asarray(meta["normalisation"]["mean"], dtype=np.float32)
-        std = np.asarray(meta["normalisation"]["std"], dtype=np.float32)
-        arch = meta["architecture"]
-        wmeta = meta["weights"]
-        npz_path = d / wmeta["file"]
-        storage = wmeta["storage"]
-        digest = wmeta["sha256"]
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(
-            f"{meta_path}: missing or malformed field ({e!r}); re-export the model"
-        ) from None
-    if mean.shape != (len(inputs),) or std.shape != (len(inputs),) or not np.all(std > 0):
-        raise ModelFileError(
-            f"{meta_path}: normalisation needs {len(inputs)} means and {len(inputs)} positive "
+            f"{meta_path}: normalisation needs {n_in} means and {n_in} positive "
             f"stds, one per input channel (got {mean.shape[0]} and {std.shape[0]})"
         )
-    weights = _load_weights(npz_path, digest)
-    expected = (len(inputs), len(outputs), arch.get("hidden"), arch.get("layers"))
+    npz_path = d / meta.weights.file
+    weights = _load_weights(npz_path, meta.weights.sha256)
+    arch = meta.architecture
+    expected = (n_in, len(meta.outputs), arch.hidden, arch.layers)
     found = (weights.n_inputs, weights.n_outputs, weights.hidden, weights.n_layers)
     if expected != found:
         raise ModelFileError(
@@ -388,26 +374,15 @@ def load_model(directory: str | os.PathLike[str]) -> Model:
             f"{found[3]} layers, model.json says {expected[0]}, {expected[1]}, {expected[2]}, "
             f"{expected[3]}; re-export the model"
         )
-    for role, twin in (meta.get("tflite") or {}).items():
-        twin_path = d / twin.get("file", "?")
+    for role, twin in meta.tflite.items():
+        twin_path = d / twin.file
         if not twin_path.is_file():
             raise ModelFileError(
                 f"{twin_path}: {role} graph is missing; copy the whole model folder"
             )
-        if _sha256(twin_path) != twin.get("sha256"):
+        if _sha256(twin_path) != twin.sha256:
             raise ModelFileError(
                 f"{twin_path}: SHA-256 does not match model.json; the {role} graph was changed "
                 "or damaged: copy the model folder again"
             )
-    return Model(
-        path=d,
-        name=str(meta.get("name", d.name)),
-        inputs=inputs,
-        sample_rate_hz=rate,
-        mean=mean,
-        std=std,
-        outputs=outputs,
-        weights=weights,
-        storage=storage,
-        meta=meta,
-    )
+    return Model(path=d, meta=meta, weights=weights, mean=mean, std=std)

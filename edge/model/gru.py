@@ -8,8 +8,8 @@ Gate equations, exactly PyTorch's ``nn.GRU`` (weights stacked [r; z; n] as in Py
     h' = (1 − z) ⊙ n + z ⊙ h
     y  = W_out h'_last + b_out                          # the head, on the last layer's state
 
-How it is laid out (µs measured on the dev box, x86, NumPy 2.4 + OpenBLAS; hidden 64, 6
-inputs, head to 3; ``benchmarks/engine.py`` for the totals):
+How it is laid out, and why (call costs in µs on an x86 box, NumPy 2.4 + OpenBLAS, hidden
+64, 6 inputs, head to 3; totals: ``benchmarks/engine.py`` and the README):
 
 * Each layer keeps, per stream, a column ``[x; 1; h]`` (float32, in + 1 + H rows) and one
   weight over it with rows [r/2 | z/2 | n_h | n_x], biases in the ``1`` column, so one product
@@ -46,23 +46,6 @@ inputs, head to 3; ``benchmarks/engine.py`` for the totals):
   stream-samples): the views are reused across chunks and the buffers stay ~1 MB a layer.
 * Buffers are allocated when streams are added or removed or a packet is longer than any
   before, never in :meth:`GRU.step` (tested).
-
-Before → after (µs per stream-sample, median of 7 interleaved rounds; LiteRT per-step
-with XNNPACK in brackets): 1 stream 4.67 → 3.72 [3.06]; live 2 streams x packets of 4
-3.68 → 2.38 [1.59]; 64 streams 0.310 → 0.287 [0.241] with OpenBLAS's default two threads,
-0.429 → 0.358 with one. ``run`` over 30 s at 100 Hz: 1 stream 1,815x → 3,730x real
-time, 64 trials 17,114x → 40,379x (29,441x with one BLAS thread).
-
-What limits the rest: in the live shape a step is one matmul of two gemvs (1.7-1.9) and
-nine ufunc calls (1.6 at ~0.18 each) plus the loop (0.3), ~3.8 µs, so four steps alone
-exceed the 1.15x goal (1.15 x 1.59 x 8 = 14.6 µs a packet) before the packet's own calls
-(x copy 0.4, n_x 1.5, outputs 1.1). At 64 streams a step is the product (8.3 with two BLAS
-threads, 14.4 with one), gates (5.0), n_x (1.1) and the head (1.1), 15.5 µs vs the 14.0
-(0.241 / 1.1 x 64) goal; met in some runs, missed in others. ``run`` at 64 trials and
-100,000x is 10⁷ stream-samples a second: at 28,160 FLOP of products per stream-sample
-(hidden 64) that is 282 GFLOP/s, past this core's float32 peak (105-150 GFLOP/s for an
-sgemm of 2048², printed by ``benchmarks/engine.py``), so no float32 engine on one thread
-reaches it here, before any gate arithmetic.
 """
 
 from __future__ import annotations
@@ -73,6 +56,8 @@ from typing import Self
 
 import numpy as np
 import numpy.typing as npt
+
+from edge.model.streams import StreamRows
 
 __all__ = ["GRU", "GRUWeights"]
 
@@ -266,7 +251,7 @@ class _Buffers:
             self.sweep_bufs.append((s, gk, nx, tmp))
         # step(): layer l's new h is layer l + 1's x
         self.step_plan = [
-            (*p[:-1], None if p[-1] is None else nxt[0, : p[-1]])
+            (*p[:-1], None if p[-1] is None or nxt is None else nxt[0, : p[-1]])
             for p, nxt in zip(self.step_plan, [*self.slots[1:], None], strict=True)
         ]
         last = layers[-1]
@@ -387,8 +372,13 @@ class GRU:
                 zip(weights.w_ih, weights.w_hh, weights.b_ih, weights.b_hh, strict=True)
             )
         ]
-        self.streams: list[Hashable] = []
+        self._rows = StreamRows()
         self._buf = self._buffers(0, 1)
+
+    @property
+    def streams(self) -> list[Hashable]:
+        """Stream keys in row order (change it with :meth:`add_stream`, :meth:`remove_stream`)."""
+        return self._rows.keys
 
     def _buffers(self, n: int, kcap: int) -> _Buffers:
         return _Buffers(self._layers, self._head, n, kcap)
@@ -406,31 +396,21 @@ class GRU:
 
     def add_stream(self, key: Hashable) -> int:
         """Add a stream with zero state; return its row. KeyError if ``key`` exists."""
-        if key in self.streams:
-            raise KeyError(f"stream {key!r} already exists")
-        n = len(self.streams)
+        n = self._rows.add(key)
         self._realloc(n + 1, keep=range(n))
-        self.streams.append(key)
         return n
 
     def remove_stream(self, key: Hashable) -> None:
         """Drop a stream; the others keep their state (rows after it move up by one)."""
-        i = self._row(key)
-        keep = [j for j in range(len(self.streams)) if j != i]
+        i = self._rows.remove(key)
+        keep = [j for j in range(len(self._rows) + 1) if j != i]
         self._realloc(len(keep), keep=keep)
-        del self.streams[i]
 
     def reset_stream(self, key: Hashable) -> None:
         """Zero one stream's state (a shoe reconnected, a gap too long to bridge)."""
-        i = self._row(key)
+        i = self._rows.row(key)
         for v in self._buf.state_views():
             v[:, i] = 0.0
-
-    def _row(self, key: Hashable) -> int:
-        try:
-            return self.streams.index(key)
-        except ValueError:
-            raise KeyError(f"no stream {key!r}; streams are {self.streams!r}") from None
 
     @property
     def state(self) -> Array:
@@ -478,7 +458,7 @@ class GRU:
             A new array (the packet's outputs are kept by the caller).
         """
         xs = np.asarray(x, dtype=F32)
-        k_len, n = xs.shape[0], len(self.streams)
+        k_len, n = xs.shape[0], len(self._rows.keys)
         if xs.shape[1:] != (n, self.n_inputs):
             raise ValueError(f"x of shape {xs.shape}; expected (K, {n}, {self.n_inputs})")
         y = np.empty((k_len, n, self.n_outputs), dtype=F32)

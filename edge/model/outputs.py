@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.events import GaitEventDetector
-from edge.model.files import Model, ModelFileError
+from edge.model.files import Model
 
 __all__ = ["GAIT_OUTPUTS", "activate", "is_gait_model", "make_detector"]
 
@@ -33,12 +33,9 @@ def activate(y: npt.NDArray[np.float32], units: Sequence[str]) -> npt.NDArray[np
 
 
 def make_detector(model: Model, sample_rate_hz: float) -> GaitEventDetector:
-    """The event detector the model was shipped with (model.json ``detector``)."""
-    settings = model.meta.get("detector") or {}
-    try:
-        return GaitEventDetector(sampling_rate_hz=sample_rate_hz, **settings)
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{model.path}/model.json: detector settings: {e}") from None
+    """The event detector the model was shipped with (model.json ``detector``, checked by
+    :func:`edge.model.files.load_model`)."""
+    return GaitEventDetector(sampling_rate_hz=sample_rate_hz, **model.meta.detector.kwargs())
 
 
 def is_gait_model(model: Model) -> bool:

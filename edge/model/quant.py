@@ -2,8 +2,8 @@
 
 int8: for each output row ``o`` of a weight matrix, ``scale[o] = max|W[o, :]| / 127`` and
 ``q = round(W / scale)`` in [-127, 127]; biases stay float32. The engine dequantises once
-at load into its fused float32 buffers: dequantising every step measured 2.6× slower
-(issue 3), and the arithmetic is then the same as the float model's.
+at load into its fused float32 buffers (dequantising every step is 2.6× slower), so the
+arithmetic is the same as the float model's.
 
 Arrays are named as in PyTorch's ``state_dict`` of ``nn.GRU`` (prefix ``gru.``) and
 ``nn.Linear`` (prefix ``head.``); an int8 weight ``K`` has its scales in ``K.scale``.
@@ -112,7 +112,7 @@ def storage_error(weights: GRUWeights, x: npt.ArrayLike) -> dict[str, dict[str, 
     ``x`` : (T, n_streams, n_inputs) float32, normalised real input.
     """
     reference, _ = GRU(weights).run(x)
-    report = {}
+    report: dict[str, dict[str, float]] = {}
     for storage in STORAGES:
         arrays = weights_to_arrays(weights, storage)
         y, _ = GRU(weights_from_arrays(arrays)).run(x)

@@ -251,7 +251,7 @@ class _Graph:
     # ----------------------------------------------------------------- file
 
     def finish(self, inputs: list[int], outputs: list[int], description: str) -> bytes:
-        import flatbuffers
+        import flatbuffers  # type: ignore[import-untyped]
 
         s = self.s
         sub = s.SubGraphT()

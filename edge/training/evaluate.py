@@ -63,9 +63,9 @@ def available_variants(*models: Model) -> list[Variant]:
     """The variants that every one of ``models`` and this install can run (float needs the
     float copy or float32 storage; tflite needs the twin and LiteRT)."""
     out: list[Variant] = ["int8"]
-    if all(m.storage == "float32" or m.meta.get("weights_float32") for m in models):
+    if all(m.storage == "float32" or m.meta.weights_float32 for m in models):
         out.append("float")
-    if all((m.meta.get("tflite") or {}).get("step") for m in models):
+    if all("step" in m.meta.tflite for m in models):
         try:
             from edge.model.backends import load_interpreter_module
 
@@ -177,7 +177,7 @@ def evaluate(
     dict
         ``{"pooled": …int8…, "pooled_float": …, "pooled_tflite": …, "subjects": {variant:
         {subject: …}}, "n_trials": …, "models": [...]}`` (a ``pooled_*`` key per variant
-        asked; ``pooled`` is int8's, as issue 4 names it).
+        asked; ``pooled`` is int8's).
     """
     if len(models) > 1 and not held_out:
         raise ValueError(
@@ -196,7 +196,7 @@ def evaluate(
     seen: dict[str, str] = {}
     for m in models:
         if held_out:
-            subjects = (m.meta.get("training") or {}).get("validation_subjects")
+            subjects = m.meta.validation_subjects
             if not subjects:
                 raise ModelFileError(
                     f"{m.path}: model.json lists no training.validation_subjects; "

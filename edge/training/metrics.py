@@ -1,7 +1,7 @@
 """Scoring of gait phase and gait events (and of any other target), per trial, per subject
 and pooled.
 
-Definitions (issue 4, "Bars"):
+Definitions:
 
 - **Phase error** is circular: ``wrap(pred − true)`` to [−π, π), as % of the cycle
   (2π = 100 %), RMSE over the samples of a mask (``scored`` or ``steady``).
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,7 @@ __all__ = [
 
 _TWO_PI = 2.0 * math.pi
 
-#: The keys of a pooled (or per-subject) result, exactly as issue 4 names them.
+#: The keys of a pooled (or per-subject) result.
 POOLED_KEYS: tuple[str, ...] = (
     "phase_rmse_pct",
     "phase_rmse_steady_pct",
@@ -476,8 +476,8 @@ class TargetScores:
 
 def score_targets(
     subject: str,
-    pred: dict[str, npt.ArrayLike],
-    true: dict[str, npt.ArrayLike],
+    pred: Mapping[str, npt.ArrayLike],
+    true: Mapping[str, npt.ArrayLike],
     scored: npt.ArrayLike | None = None,
 ) -> TargetScores:
     """Errors of each ``pred[name]`` against ``true[name]``, shape (n,) each, over the

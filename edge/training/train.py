@@ -325,6 +325,57 @@ class _Windows:
         return xs, ys
 
 
+class _TrainStep:
+    """One optimiser step of :func:`train` over a network ``head(gru(x))``.
+
+    Adam with the learning rate decayed along a cosine over ``total`` steps to 5 % of
+    ``cfg.lr``, :func:`masked_loss` on inputs normalised by ``mean``/``std`` and targets
+    standardised by their training scale (``y_mean``, ``y_std``: (n_targets,) float32, see
+    :func:`_target_scale`), gradients clipped to norm 1.
+    """
+
+    def __init__(
+        self,
+        gru: Any,
+        head: Any,
+        windows: _Windows,
+        kinds: Sequence[str],
+        mean: npt.NDArray[np.float32],
+        std: npt.NDArray[np.float32],
+        cfg: TrainConfig,
+    ) -> None:
+        import torch
+
+        self.gru, self.head = gru, head
+        self.params = list(gru.parameters()) + list(head.parameters())
+        self.opt = torch.optim.Adam(self.params, lr=cfg.lr)
+        self.steps_per_epoch = _steps_per_epoch(windows.n_samples, cfg)
+        self.total = self.steps_per_epoch * cfg.epochs
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.opt, self.total, eta_min=0.05 * cfg.lr
+        )
+        self.is_logit = torch.tensor([k == "logit" for k in kinds])
+        self.y_mean, self.y_std = _target_scale(windows.y, kinds)
+        self._y_mean, self._y_std = torch.from_numpy(self.y_mean), torch.from_numpy(self.y_std)
+        self._mean, self._std = torch.from_numpy(mean), torch.from_numpy(std)
+
+    def __call__(self, xb: npt.NDArray[np.float32], yb: npt.NDArray[np.float32]) -> float:
+        """One step on a batch (:meth:`_Windows.batch`: raw units, NaN = no target);
+        returns its loss."""
+        import torch
+        from torch import nn
+
+        x = (torch.from_numpy(xb) - self._mean) / self._std
+        y = (torch.from_numpy(yb) - self._y_mean) / self._y_std
+        loss = masked_loss(self.head(self.gru(x)[0]), y, self.is_logit)
+        self.opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.opt.step()
+        self.sched.step()
+        return float(loss.item())
+
+
 def train(
     trials: Sequence[Trial],
     cfg: TrainConfig = TrainConfig(),
@@ -367,41 +418,25 @@ def train(
 
     gru = nn.GRU(6, cfg.hidden, cfg.layers, batch_first=True)
     head = nn.Linear(cfg.hidden, len(names))
-    params = list(gru.parameters()) + list(head.parameters())
-    opt = torch.optim.Adam(params, lr=cfg.lr)
-    steps_per_epoch = _steps_per_epoch(windows.n_samples, cfg)
-    total = steps_per_epoch * cfg.epochs
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total, eta_min=0.05 * cfg.lr)
-    is_logit = torch.tensor([k == "logit" for k in kinds])
-    y_mean, y_std = _target_scale(windows.y, kinds)
-    y_mean_t, y_std_t = torch.from_numpy(y_mean), torch.from_numpy(y_std)
-    mean_t, std_t = torch.from_numpy(mean), torch.from_numpy(std)
+    step = _TrainStep(gru, head, windows, kinds, mean, std, cfg)
     history: list[dict[str, float]] = []
-    step = 0
+    done = 0
     for epoch in range(cfg.epochs):
         t0, total_loss = time.perf_counter(), 0.0
-        for _ in range(steps_per_epoch):
-            xb, yb = windows.batch()
-            x = (torch.from_numpy(xb) - mean_t) / std_t
-            y = (torch.from_numpy(yb) - y_mean_t) / y_std_t
-            loss = masked_loss(head(gru(x)[0]), y, is_logit)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            value = loss.item()
+        for _ in range(step.steps_per_epoch):
+            value = step(*windows.batch())
+            done += 1
             total_loss += value
             if progress is not None:
-                progress(step, total, value)
+                progress(done, step.total, value)
         history.append(
             {
                 "epoch": epoch + 1,
-                "loss": total_loss / steps_per_epoch,
+                "loss": total_loss / step.steps_per_epoch,
                 "seconds": time.perf_counter() - t0,
             }
         )
+    y_mean, y_std = step.y_mean, step.y_std
 
     def f32(t: Any) -> npt.NDArray[np.float32]:
         return t.detach().numpy().astype(np.float32)
@@ -683,9 +718,9 @@ def _train_all(
                     steps[label] = step
                 for fut in finished:
                     i, done = futures[fut], done + 1
-                    out[i] = fut.result()
+                    out[i] = result = fut.result()
                     if progress:
-                        secs = sum(h["seconds"] for h in out[i].history)  # type: ignore[union-attr]
+                        secs = sum(h["seconds"] for h in result.history)
                         bar.write(f"trained {labels[i]} ({done}/{len(sets)}, {secs:.0f} s)")
         except BaseException:  # a failed model or Ctrl-C: stop every other one now
             stop.set()

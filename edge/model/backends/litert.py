@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.model.backends._base import Array, Backend
+from edge.model.streams import StreamRows
 
 __all__ = ["LiteRTBackend", "load_interpreter_module"]
 
@@ -152,7 +153,7 @@ class LiteRTBackend(Backend):
                     f"step model's weights (h (n, {self.n_layers}, {self.hidden}))"
                 )
             self._packet, self.packet_size = g, g.packet_size
-        self._streams: list[Hashable] = []
+        self._rows = StreamRows()
         self._state = np.zeros((0, self.n_layers, self.hidden), F32)
         self._x_shape = (0, self.n_inputs)
 
@@ -160,31 +161,21 @@ class LiteRTBackend(Backend):
 
     @property
     def streams(self) -> list[Hashable]:
-        return self._streams
+        return self._rows.keys
 
     def add_stream(self, key: Hashable) -> int:
-        if key in self._streams:
-            raise KeyError(f"stream {key!r} already exists")
+        row = self._rows.add(key)
         zero = np.zeros((1, self.n_layers, self.hidden), F32)
         self._state = np.concatenate([self._state, zero])
-        self._streams.append(key)
-        self._x_shape = (len(self._streams), self.n_inputs)
-        return len(self._streams) - 1
+        self._x_shape = (row + 1, self.n_inputs)
+        return row
 
     def remove_stream(self, key: Hashable) -> None:
-        i = self._row(key)
-        self._state = np.delete(self._state, i, axis=0)
-        del self._streams[i]
-        self._x_shape = (len(self._streams), self.n_inputs)
+        self._state = np.delete(self._state, self._rows.remove(key), axis=0)
+        self._x_shape = (len(self._rows), self.n_inputs)
 
     def reset_stream(self, key: Hashable) -> None:
-        self._state[self._row(key)] = 0.0
-
-    def _row(self, key: Hashable) -> int:
-        try:
-            return self._streams.index(key)
-        except ValueError:
-            raise KeyError(f"no stream {key!r}; streams are {self._streams!r}") from None
+        self._state[self._rows.row(key)] = 0.0
 
     @property
     def state(self) -> Array:
@@ -193,7 +184,7 @@ class LiteRTBackend(Backend):
     @state.setter
     def state(self, value: npt.ArrayLike) -> None:
         v = np.asarray(value, dtype=F32)
-        want = (len(self._streams), self.n_layers, self.hidden)
+        want = (len(self._rows.keys), self.n_layers, self.hidden)
         if v.shape != want:
             raise ValueError(f"state of shape {v.shape}; expected {want}")
         self._state = np.array(v, dtype=F32, order="C")
@@ -201,8 +192,8 @@ class LiteRTBackend(Backend):
     # ------------------------------------------------------------------ live
 
     def _invoke(self, g: _Graph, x: Array) -> Array:
-        if g.n_streams != len(self._streams):
-            g.resize(len(self._streams))
+        if g.n_streams != len(self._rows.keys):
+            g.resize(len(self._rows.keys))
         it = g.interpreter
         it.set_tensor(g.x, x)
         it.set_tensor(g.h, self._state)
@@ -214,7 +205,7 @@ class LiteRTBackend(Backend):
         x = np.asarray(x, dtype=F32)
         if x.shape != self._x_shape:
             self._check_x(x, packet=False)
-        if not self._streams:
+        if not self._rows.keys:
             return np.empty((0, self.n_outputs), F32)
         return self._invoke(self._step, x)
 
@@ -222,11 +213,11 @@ class LiteRTBackend(Backend):
         x = np.asarray(x, dtype=F32)
         if x.shape[1:] != self._x_shape or x.ndim != 3:
             self._check_x(x, packet=True)
-        if not self._streams:
+        if not self._rows.keys:
             return np.empty((x.shape[0], 0, self.n_outputs), F32)
         if self._packet is not None and x.shape[0] == self.packet_size:
             return self._invoke(self._packet, x)
-        out = np.empty((x.shape[0], len(self._streams), self.n_outputs), F32)
+        out = np.empty((x.shape[0], len(self._rows.keys), self.n_outputs), F32)
         for t in range(x.shape[0]):
             out[t] = self._invoke(self._step, x[t])
         return out

@@ -33,7 +33,7 @@ def test_round_trip_runs_like_the_saved_weights(model_dir, walk_left) -> None:
     m = load_model(model_dir)
     assert (m.name, m.storage, m.sample_rate_hz) == ("test", "int8", 100.0)
     assert [c.name for c in m.inputs] == list(DEVICE_CHANNELS) and m.outputs == tuple(OUT)
-    assert m.meta["training"] == {"data": "random weights"}
+    assert m.meta.training == {"data": "random weights"}
     x = m.normalise(walk_left.imu[:200])[:, None, :]
     assert abs(float(x.mean())) < 1.0
     y, _ = GRU(m.weights).run(x)
@@ -114,7 +114,7 @@ def test_full_directory_runs_the_same_on_both_backends(tmp_path, walk_left, walk
     assert m.packet_size == 4
     card = (d / "CARD.md").read_text()
     assert "| int8 |" in card and "max abs output error" in card
-    assert m.meta["quantization"]["int8"]["bytes"] < m.meta["quantization"]["float32"]["bytes"]
+    assert m.meta.quantization["int8"]["bytes"] < m.meta.quantization["float32"]["bytes"]
     xn = m.normalise(x)
     outs = []
     for kind in ("numpy", "tflite"):

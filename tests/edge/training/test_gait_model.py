@@ -46,11 +46,11 @@ def test_default_model_is_small_int8_and_complete() -> None:
     assert m.packet_size == 4
     assert m.float_weights().n_params == m.weights.n_params
     assert (MODEL / "CARD.md").read_text().count("|") > 100  # the metric tables
-    training = m.meta["training"]
+    training = m.meta.training
     assert len(training["subjects"]) == 14 and training["validation_subjects"] == []
     folds = _folds()
     assert len(folds) >= 2
-    held = [s for f in folds for s in load_model(f).meta["training"]["validation_subjects"]]
+    held = [s for f in folds for s in load_model(f).meta.training["validation_subjects"]]
     assert sorted(held) == sorted(training["subjects"])  # every subject held out once
 
 
@@ -94,7 +94,7 @@ def test_card_numbers_come_from_evaluate(
     args = ["evaluate", *map(str, _folds()), str(ipol_dir), "--held-out", "--json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    card = load_model(MODEL).meta["metrics"]
+    card = load_model(MODEL).meta.metrics
     for key in ("pooled", "pooled_float", "pooled_tflite"):
         for k in POOLED_KEYS:
             a, b = out[key][k], card[key][k]

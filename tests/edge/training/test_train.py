@@ -195,8 +195,8 @@ def test_saved_model_round_trips_with_float_copy(walk: list[Trial], tmp_path: Pa
     # int8 within one quantisation step of the float weights
     step = np.abs(r.weights.w_hh[0]).max(axis=1, keepdims=True) / 127
     assert np.all(np.abs(m.weights.w_hh[0] - f.w_hh[0]) <= step * 0.5 + 1e-7)
-    assert m.meta["training"]["validation_subjects"] == ["7"]
-    assert m.meta["training"]["config"]["hidden"] == 8
+    assert m.meta.training["validation_subjects"] == ["7"]
+    assert m.meta.training["config"]["hidden"] == 8
 
 
 def test_cli_trains_on_a_plain_folder_with_any_target(
@@ -226,11 +226,11 @@ def test_cli_trains_on_a_plain_folder_with_any_target(
     assert [(c.name, c.unit) for c in m.outputs] == [("knee_angle_deg", "deg")]
     for k in (1, 2):
         fold = load_model(out / "cv" / f"fold-{k}")
-        held = fold.meta["training"]["validation_subjects"]
-        assert len(held) == 1 and held[0] not in fold.meta["training"]["subjects"]
+        held = fold.meta.training["validation_subjects"]
+        assert len(held) == 1 and held[0] not in fold.meta.training["subjects"]
     assert "wrote" in capsys.readouterr().out
     # the cross-validation scored the knee angle, in degrees, on the held-out subject
-    cv = m.meta["metrics"]["pooled"]
+    cv = m.meta.metrics["pooled"]
     assert set(cv) == {"knee_angle_deg_rmse", "knee_angle_deg_mae", "n_subjects", "n_samples"}
     assert cv["n_subjects"] == 2 and cv["n_samples"] == 2 * sum(len(t) for t in walk)
     assert "knee_angle_deg RMSE" in (out / "CARD.md").read_text()
