@@ -29,7 +29,7 @@ RUNTIME_MAY_IMPORT = (
     "firmware_bridge",
 )
 #: The online side below the loop: none of them imports the loop, training, the CLI or sim.
-ONLINE = ("edge.model", "edge.events", "edge.clock", "edge.store", "edge.runtime")
+ONLINE = ("edge.model", "edge.events", "edge.clock", "edge.store", "edge.runtime", "edge.strides")
 
 
 def _module_name(path: Path) -> str:

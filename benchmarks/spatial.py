@@ -1,0 +1,290 @@
+"""Stride analytics validated: ipol-gait passes against 10 m, gaitmap-example against mocap.
+
+Usage::
+
+    python benchmarks/spatial.py ../shared/data/ipol-gait \\
+        --mocap ../shared/data/gaitmap-example [--json]
+
+(1) Passes (any folder in the ipol-gait layout): per trial, foot and straight pass
+(:func:`_reference.ipol_passes`), the offline pipeline of :mod:`edge.strides` (lost samples
+interpolated, zero-velocity detection, ZUPT Kalman filter + RTS smoother over the whole
+trial) gives
+
+- ``distance``: the foot's horizontal displacement from its first to its last stance
+  inside the pass (stance = a run of zero-velocity samples; its position is held by the
+  filter), and ``speed`` = that over the time between the two;
+- ``stride_sum``: the summed ``stride_length_m`` of the strides that lie inside the pass.
+
+Both scored against the nominal 10 m by :func:`_reference.pass_figures` (error = measured −
+10 m); the walkers did not stop on a line, so a foot's path inside a pass is 10 m only to
+within about a step: compare spreads and the method with gaitmap, not just means.
+
+(2) Motion capture (``--mocap``, gaitmap-example): per reference stride (turns left out, as
+in :mod:`_reference`), our stride holding the reference heel strike, with the reference's
+heel strikes and toe-offs as the events (as the gaitmap run does: only the trajectory and
+the parameters are the method's). Geometry: EU 42 on the lateral side of the shoe
+(:class:`~edge.strides.geometry.FootGeometry`; the subject's size is not recorded). The
+heel clearance reference is a marker 4 cm up the back of the heel, our heel point is at
+sole level: a point lower down rises more when the foot pitches, which is most of the
+heel row's bias.
+
+Side by side: gaitmap 2.6's figures from ``benchmarks/results/gaitmap_spatial.json`` (made
+by ``benchmarks/gaitmap_spatial.py`` in gaitmap's own environment on the same strides and
+passes). Also printed: seconds per trial for the whole offline pass.
+
+``--json`` prints one JSON object; its ``"passes"`` and ``"mocap"`` keys hold exactly the
+figures the stride-analytics issue asks for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _reference import (
+    error_stats,
+    ipol_passes,
+    load_gaitmap_example,
+    mocap_reference,
+    pass_figures,
+)
+
+from edge.strides.analysis import FootRecording, trial_strides, uniform_samples
+from edge.strides.geometry import FootGeometry
+from edge.strides.spatial import spatial_parameters
+from edge.strides.trajectory import smoothed_trajectory
+from edge.strides.zupt import rest_runs, stance_mask
+from edge.training.data.feet import load_feet
+
+GAITMAP_JSON = Path(__file__).resolve().parent / "results" / "gaitmap_spatial.json"
+MOCAP_FIGURES = {
+    "stride_length_m": "stride_length_mae_m",
+    "strike_angle_deg": "strike_angle_mae_deg",
+    "toe_off_angle_deg": "toe_off_angle_mae_deg",
+    "max_toe_clearance_m": "toe_clearance_mae_m",
+}
+MOCAP_GEOMETRY = FootGeometry.from_shoe_size(42, "lateral")
+
+
+def _foot_passes(
+    foot: FootRecording, passes: list[dict[str, Any]], lengths: dict[str, np.ndarray]
+) -> list[dict[str, float]]:
+    """Distance, speed and stride sum of one foot over its passes."""
+    imu, received = uniform_samples(foot.counter, foot.imu)
+    rest = stance_mask(imu, foot.rate_hz) & received
+    traj = smoothed_trajectory(imu, foot.rate_hz, rest)
+    first, last = rest_runs(rest, foot.rate_hz)
+    c0 = int(foot.counter[0])
+    out = []
+    for p in passes:
+        lo, hi = p["start"] - c0, p["end"] - c0
+        inside = np.flatnonzero((last >= lo) & (first <= hi))
+        row = {"distance_m": math.nan, "speed_mps": math.nan, "stride_sum_m": math.nan}
+        if len(inside) >= 2:
+            a, b = int(last[inside[0]]), int(first[inside[-1]])
+            d = float(np.hypot(*(traj.position[b, :2] - traj.position[a, :2])))
+            row["distance_m"] = d
+            row["speed_mps"] = d / ((b - a) / foot.rate_hz)
+        sel = (lengths["counter_start"] >= p["start"]) & (lengths["counter_end"] <= p["end"])
+        if sel.any():
+            row["stride_sum_m"] = float(lengths["stride_length_m"][sel].sum())
+        out.append(row)
+    return out
+
+
+def run_passes(data_dir: Path) -> dict[str, Any]:
+    """Section (1): scores of every pass of every trial and foot in ``data_dir``."""
+    passes = ipol_passes(data_dir)
+    feet = load_feet(data_dir)
+    by_trial_side: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in passes:
+        by_trial_side.setdefault((p["trial"], p["side"]), []).append(p)
+    rows: list[dict[str, Any]] = []
+    seconds = 0.0
+    for (_subject, name), recs in feet.items():
+        t = time.perf_counter()
+        table = trial_strides(recs)
+        seconds += time.perf_counter() - t
+        for rec in recs:
+            mine = table.columns["side"] == rec.side
+            lengths = {
+                k: table.columns[k][mine]
+                for k in ("counter_start", "counter_end", "stride_length_m")
+            }
+            todo = by_trial_side.get((name, rec.side), [])
+            for p, r in zip(todo, _foot_passes(rec, todo, lengths), strict=True):
+                rows.append({**p, **r})
+    subjects = [r["subject"] for r in rows]
+    distance = pass_figures(
+        [r["distance_m"] for r in rows], [r["speed_mps"] for r in rows], subjects
+    )
+    stride_sum = pass_figures(
+        [r["stride_sum_m"] for r in rows], [r["speed_mps"] for r in rows], subjects
+    )
+    return {
+        "n_trials": len(feet),
+        "seconds_per_trial": seconds / max(len(feet), 1),
+        "distance": distance,
+        "stride_sum": stride_sum,
+        "rows": rows,
+    }
+
+
+def run_mocap(folder: Path) -> dict[str, Any]:
+    """Section (2): per-stride errors against the motion capture, turns left out."""
+    data = load_gaitmap_example(folder)
+    ref = mocap_reference(folder)
+    measured: dict[str, list[np.ndarray]] = {}
+    reference: dict[str, list[np.ndarray]] = {}
+    figures = (
+        "stride_length_m",
+        "strike_angle_deg",
+        "toe_off_angle_deg",
+        "max_toe_clearance_m",
+        "min_toe_clearance_m",
+        "max_heel_clearance_m",
+    )
+    seconds = 0.0
+    for side in ("L", "R"):
+        imu, rate, st = data[side]["imu"], data[side]["rate_hz"], data[side]["strides"]
+        t = time.perf_counter()
+        rest = stance_mask(imu, rate)
+        traj = smoothed_trajectory(imu, rate, rest)
+        out = spatial_parameters(
+            traj,
+            imu,
+            rate,
+            rest_runs(rest, rate),
+            heel_strikes=np.sort(st[:, 3]),
+            toe_offs=np.sort(st[:, 4]),
+            geometry=MOCAP_GEOMETRY,
+        )
+        seconds += time.perf_counter() - t
+        ours = np.array(
+            [np.flatnonzero(out["heel_strike"] == ic)[:1].tolist() or [-1] for ic in st[:, 3]]
+        ).ravel()
+        keep = (ours >= 0) & ~ref[side]["turn"]
+        for f in figures:
+            measured.setdefault(f, []).append(out[f][ours[keep]])
+            reference.setdefault(f, []).append(ref[side][f][keep])
+    stats = {
+        f: error_stats(np.concatenate(measured[f]), np.concatenate(reference[f])) for f in figures
+    }
+    n_ref_straight = int(sum((~ref[s]["turn"]).sum() for s in ("L", "R")))
+    return {"stats": stats, "n_reference_straight": n_ref_straight, "seconds": seconds}
+
+
+def _gaitmap() -> dict[str, Any] | None:
+    if not GAITMAP_JSON.is_file():
+        return None
+    return json.loads(GAITMAP_JSON.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir", type=Path, help="a folder in the ipol-gait layout")
+    ap.add_argument("--mocap", type=Path, help="the gaitmap-example folder")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+    passes = run_passes(args.data_dir)
+    d = passes["distance"]
+    result: dict[str, Any] = {
+        "passes": {
+            k: d[k]
+            for k in (
+                "n_passes",
+                "distance_error_m_mean",
+                "distance_error_m_mae",
+                "distance_error_pct_mae",
+                "speed_mps_mean",
+            )
+        },
+    }
+    mocap = run_mocap(args.mocap) if args.mocap else None
+    if mocap:
+        s = mocap["stats"]
+        result["mocap"] = {"n_strides": s["stride_length_m"]["n"]}
+        result["mocap"].update({v: s[k]["mae"] for k, v in MOCAP_FIGURES.items()})
+    gm = _gaitmap()
+    if args.json:
+        result["details"] = {
+            "passes_per_subject_mae_m": d["per_subject"],
+            "passes_stride_sum": {k: v for k, v in passes["stride_sum"].items()},
+            "seconds_per_trial": passes["seconds_per_trial"],
+            "mocap": mocap,
+            "gaitmap": None
+            if gm is None
+            else {
+                "ipol": {k: gm["ipol"][k] for k in ("zupt_distance", "stride_sum")},
+                "mocap": gm["gaitmap_example"]["pipelines"],
+            },
+        }
+        print(json.dumps(result, indent=1, default=float))
+        return 0
+    _print_table(passes, mocap, gm)
+    return 0
+
+
+def _fmt(x: float | None, scale: float = 1.0, digits: int = 1) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x * scale:.{digits}f}"
+
+
+def _cell(st: dict[str, Any], scale: float, unit: str) -> str:
+    """``MAE unit (mean ± SD)`` of an :func:`error_stats` dict."""
+    return f"{_fmt(st['mae'], scale)}{unit} ({_fmt(st['mean'], scale)} ± {_fmt(st['sd'], scale)})"
+
+
+def _print_table(
+    passes: dict[str, Any], mocap: dict[str, Any] | None, gm: dict[str, Any] | None
+) -> None:
+    g_ipol = gm["ipol"] if gm else None
+    print(
+        f"ipol-gait passes ({passes['n_trials']} trials; "
+        f"{passes['seconds_per_trial']:.2f} s per trial, both feet, offline)"
+    )
+    print(f"{'':32s}{'gaitedge':>22s}{'gaitmap 2.6':>22s}")
+    for label, ours, theirs in (
+        ("net displacement", passes["distance"], g_ipol and g_ipol["zupt_distance"]),
+        ("summed stride lengths", passes["stride_sum"], g_ipol and g_ipol["stride_sum"]),
+    ):
+        for key, name, scale, unit in (
+            ("n_passes", "passes", 1, ""),
+            ("distance_error_m_mean", "mean error", 1, " m"),
+            ("distance_error_m_mae", "MAE", 1, " m"),
+            ("distance_error_pct_mae", "MAE", 1, " %"),
+            ("speed_mps_mean", "speed", 1, " m/s"),
+        ):
+            digits = 0 if key == "n_passes" else 2
+            print(
+                f"  {label + ': ' + name:30s}{_fmt(ours[key], scale, digits) + unit:>22s}"
+                f"{(_fmt(theirs[key], scale, digits) + unit) if theirs else '—':>22s}"
+            )
+    if not mocap:
+        return
+    pipes = gm["gaitmap_example"]["pipelines"] if gm else {}
+    print(f"\ngaitmap-example vs motion capture ({mocap['n_reference_straight']} straight strides)")
+    print(
+        f"{'':24s}{'gaitedge MAE (mean ± SD)':>28s}"
+        + "".join(f"{k.split('(')[0]:>28s}" for k in pipes)
+    )
+    for f, st in mocap["stats"].items():
+        cm = 100.0 if f.endswith("_m") else 1.0
+        unit = " cm" if f.endswith("_m") else "°"
+        row = f"  {f:22s}{_cell(st, cm, unit):>28s}"
+        for p in pipes.values():
+            g = p["figures"].get(f, {}).get("straight")
+            row += f"{_cell(g, cm, unit) if g else '—':>28s}"
+        print(row)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Zero-velocity (foot flat) detection and mid-stance points, from the foot IMU alone.
+
+The detector is the angular-rate energy detector of Skog et al. (2010, "Zero-velocity
+detection — an algorithm evaluation", IEEE TBME 57(11)), the ``ARE`` variant: a sample is
+at rest when the mean of ``|ω|²`` over a window centred on it is below a threshold. It
+needs no sensor frame and no gravity model, so it works for any mounting (dorsum,
+lateral, insole) and any rate: the window is in seconds and the threshold in rad/s.
+Acceleration is used once more: the rest must also be near 1 g (``|a| − g`` within
+``acc_tol_mps2``), which keeps a foot swinging slowly through mid-swing out.
+
+Two thresholds, because one does not serve both data sets at hand. A loose one
+(0.9 rad/s, 52 °/s) finds a rest in every stance: on ipol-gait (dorsum, 100 Hz) it misses
+10 of 2570 stances where 0.3 rad/s misses 486. A strict one (0.3 rad/s) keeps the
+zero-velocity update to where the foot is really still: on gaitmap-example (lateral,
+204.8 Hz, motion capture) the loose threshold alone shortens strides by 3 cm on average
+(ZUPTs while the foot still rolls), the strict one by 2 cm. So: a rest is a run of the
+loose detector; inside it, the samples under the strict threshold are the zero-velocity
+samples, or, where there are none, the quietest ``min_rest_s`` of the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["GRAVITY_MPS2", "MIN_MOVE_S", "mid_stances", "rest_runs", "stance_mask"]
+
+#: Standard gravity [m/s²].
+GRAVITY_MPS2 = 9.80665
+
+#: Two rests less than this apart [s] are one stance (a twitch of the foot, not a step):
+#: a walking stride moves for 0.5–1 s between its rests.
+MIN_MOVE_S = 0.25
+
+
+def _moving_mean(x: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
+    """Mean over a centred window of ``width`` samples (shrinking at the ends), (n,)."""
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    n = len(x)
+    i = np.arange(n)
+    lo = np.clip(i - width // 2, 0, n)
+    hi = np.clip(i - width // 2 + width, 0, n)
+    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+
+
+def stance_mask(
+    imu: npt.ArrayLike,
+    rate_hz: float,
+    *,
+    window_s: float = 0.05,
+    gyr_threshold_radps: float = 0.9,
+    strict_threshold_radps: float = 0.3,
+    acc_tol_mps2: float = 2.5,
+    min_rest_s: float = 0.03,
+) -> npt.NDArray[np.bool_]:
+    """Where the foot rests on the ground (zero velocity).
+
+    Parameters
+    ----------
+    imu : array_like, shape (n, 6)
+        acc [m/s², gravity included] then gyro [rad/s], any sensor frame.
+    rate_hz : float
+        Sample rate [Hz].
+    window_s, gyr_threshold_radps, acc_tol_mps2 : float
+        The detector's window [s], loose angular-rate threshold [rad/s] and the tolerance
+        of ``|a|`` around g [m/s²].
+    strict_threshold_radps : float
+        The strict threshold inside a rest [rad/s] (module docstring).
+    min_rest_s : float
+        Rests shorter than this are dropped [s]; a rest with no sample under the strict
+        threshold keeps its quietest ``min_rest_s``.
+
+    Returns
+    -------
+    ndarray, shape (n,), bool
+    """
+    x = np.asarray(imu, dtype=np.float64)
+    width = max(1, round(window_s * rate_hz))
+    gyr_energy = _moving_mean(np.einsum("ij,ij->i", x[:, 3:], x[:, 3:]), width)
+    acc_dev = _moving_mean(np.abs(np.linalg.norm(x[:, :3], axis=1) - GRAVITY_MPS2), width)
+    rest = (gyr_energy < gyr_threshold_radps**2) & (acc_dev < acc_tol_mps2)
+    # drop rests shorter than min_rest_s
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], rest.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    keep = max(1, round(min_rest_s * rate_hz))
+    still = gyr_energy < strict_threshold_radps**2
+    out = np.zeros_like(rest)
+    for s, e in zip(starts, ends, strict=True):
+        if e - s < keep:
+            continue
+        if still[s:e].any():
+            out[s:e] = still[s:e]
+        else:
+            m = s + int(np.argmin(gyr_energy[s:e]))
+            lo = min(max(s, m - keep // 2), e - keep)
+            out[lo : lo + keep] = True
+    return out
+
+
+def mid_stances(rest: npt.NDArray[np.bool_], gyr: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """One mid-stance sample per rest: where ``|ω|`` is least inside it.
+
+    Parameters
+    ----------
+    rest : ndarray, shape (n,), bool
+        :func:`stance_mask`.
+    gyr : array_like, shape (n, 3)
+        Angular rate [rad/s].
+
+    Returns
+    -------
+    ndarray, shape (k,), int64
+        Sample indices, increasing; strides run from one to the next.
+    """
+    w = np.linalg.norm(np.asarray(gyr, dtype=np.float64), axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], rest.astype(np.int8), [0]])))
+    out = [s + int(np.argmin(w[s:e])) for s, e in zip(edges[::2], edges[1::2], strict=True)]
+    return np.asarray(out, dtype=np.int64)
+
+
+def rest_runs(
+    rest: npt.NDArray[np.bool_], rate_hz: float, *, min_move_s: float = MIN_MOVE_S
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The stances: first and last sample of each run of rest, runs closer than
+    ``min_move_s`` merged.
+
+    Returns
+    -------
+    first, last : ndarray, shape (k,), int64
+        Stance ``i`` is ``first[i] … last[i]`` (inclusive); stride ``i`` moves from
+        ``last[i]`` to ``first[i + 1]``.
+    """
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], rest.astype(np.int8), [0]])))
+    first, last = edges[::2].astype(np.int64), edges[1::2].astype(np.int64) - 1
+    if len(first) < 2:
+        return first, last
+    # a run starts a new stance when the foot moved long enough since the previous one
+    new = np.concatenate([[True], first[1:] - last[:-1] >= min_move_s * rate_hz])
+    begins = np.flatnonzero(new)
+    return first[begins], last[np.concatenate([begins[1:] - 1, [len(first) - 1]])]
