@@ -7,8 +7,14 @@
    the end, read from /proc), as % of one core, and peak RSS (``wait4``). Goals (issue 5):
    under 5 % of a core, under 120 MB.
 2. **Throughput**: the same walk as raw captures, replayed through the whole loop (decode,
-   clock map, model, events, store) as fast as possible (``gaitedge replay --left --right``):
-   CPU µs per sample, hence how many 100 Hz shoes one core could carry.
+   clock map, model, events, store, the live stride pass and the offline one at the end)
+   as fast as possible (``gaitedge replay --left --right``): CPU µs per sample, hence how
+   many 100 Hz shoes one core could carry.
+3. **Strides** (in this process): the live stride pass (:class:`edge.strides.live.LiveStrides`,
+   fed 0.1 s at a time, polled once a second as the loop does) as % of one core for two
+   shoes, and the offline pass (smoothed) in seconds per trial-minute of two shoes. Goal
+   (issue 12): the live pass well inside the loop's 5 %; a whole trial offline well
+   under a second.
 
     python benchmarks/runtime.py [--seconds 30] [--backend numpy]
 """
@@ -116,6 +122,49 @@ def throughput(backend: str, repeats: int) -> dict[str, float]:
     }
 
 
+def strides_cost() -> dict[str, float]:
+    """The live stride pass's share of a core and the offline pass per trial-minute."""
+    import numpy as np
+
+    from edge.strides.analysis import FootRecording, trial_strides
+    from edge.strides.live import LiveStrides
+
+    recs = {side: bundled_recording(side) for side in ("L", "R")}  # type: ignore[arg-type]
+    live = LiveStrides()
+    for side, r in recs.items():
+        live.device(side, r.sample_rate_hz)
+    n = min(len(r) for r in recs.values())
+    chunk = 10
+    polls, spent, fed = 0, 0.0, 0.0
+    for a in range(0, n, chunk):
+        t = time.perf_counter()
+        for side, r in recs.items():
+            c = r.counter[a : a + chunk]
+            live.samples(side, c, 1000.0 + c / r.sample_rate_hz, r.imu[a : a + chunk])
+        fed += time.perf_counter() - t
+        if (a // chunk) % 10 == 9:  # once a second of data
+            t = time.perf_counter()
+            live.poll()
+            spent += time.perf_counter() - t
+            polls += 1
+    seconds_of_data = n / recs["L"].sample_rate_hz
+    feet = [
+        FootRecording(side=side, rate_hz=r.sample_rate_hz, counter=r.counter, imu=r.imu)  # type: ignore[arg-type]
+        for side, r in recs.items()
+    ]
+    t = time.perf_counter()
+    reps = 5
+    for _ in range(reps):
+        trial_strides(feet)
+    offline = (time.perf_counter() - t) / reps
+    return {
+        "live_pct": 100.0 * (spent + fed) / seconds_of_data,
+        "poll_ms": 1e3 * spent / max(polls, 1),
+        "offline_s_per_min": offline / seconds_of_data * 60.0,
+        "trial_s": float(np.round(seconds_of_data, 1)),
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=30.0, help="live trial length (>= 10)")
@@ -136,6 +185,12 @@ def main() -> int:
         f"  {tp['us_per_sample']:.1f} CPU µs per sample -> one core carries "
         f"{tp['shoes_per_core']:.0f} shoes at 100 Hz (decode, clock, model, events, store)"
     )
+    sc = strides_cost()
+    print(f"strides, 2 shoes x 100 Hz ({sc['trial_s']:g} s of the bundled walk, this process):")
+    print(
+        f"  live  {sc['live_pct']:5.2f} % of one core ({sc['poll_ms']:.1f} ms a poll, 1 a second)"
+    )
+    print(f"  offline (smoothed) {sc['offline_s_per_min']:.2f} s per trial-minute of two shoes")
     return 0
 
 

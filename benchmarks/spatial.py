@@ -32,8 +32,17 @@ Side by side: gaitmap 2.6's figures from ``benchmarks/results/gaitmap_spatial.js
 by ``benchmarks/gaitmap_spatial.py`` in gaitmap's own environment on the same strides and
 passes). Also printed: seconds per trial for the whole offline pass.
 
+(3) Temporal parameters from the model's events (``--temporal``; the data folder must be
+ipol-gait, whose heel strikes and toe-offs were checked by hand): each subject's trials run
+through the cross-validation fold model that never saw that subject
+(``models/gait-phase/cv/fold-*``, held out by subject as in the model card), its causal
+event detector (what the live loop runs) gives the events, and the same strides are
+measured twice, with the model's events and with the checked ones. Stride, stance and
+swing time and double support: MAE [ms], over the strides both find (matched by their
+stance-to-stance borders, which do not depend on events), steady strides only.
+
 ``--json`` prints one JSON object; its ``"passes"`` and ``"mocap"`` keys hold exactly the
-figures the stride-analytics issue asks for.
+figures the stride-analytics issue asks for (and ``"temporal"`` with ``--temporal``).
 """
 
 from __future__ import annotations
@@ -183,6 +192,74 @@ def run_mocap(folder: Path) -> dict[str, Any]:
     return {"stats": stats, "n_reference_straight": n_ref_straight, "seconds": seconds}
 
 
+TEMPORAL_FIGURES = ("stride_time_s", "stance_time_s", "swing_time_s", "double_support_time_s")
+CV_DIR = Path(__file__).resolve().parent.parent / "models" / "gait-phase" / "cv"
+
+
+def run_temporal(data_dir: Path, cv_dir: Path = CV_DIR) -> dict[str, Any]:
+    """Section (3): temporal parameters from the held-out model's events vs the checked ones."""
+    import dataclasses
+
+    from edge.model.files import load_model
+    from edge.model.outputs import GAIT_OUTPUTS, make_detector
+    from edge.training.data import load_dataset
+    from edge.training.data.feet import feet_of
+    from edge.training.evaluate import model_outputs
+
+    trials = load_dataset(data_dir)
+    folds = [load_model(p) for p in sorted(cv_dir.glob("fold-*"))]
+    if not folds:
+        raise SystemExit(f"no fold models in {cv_dir}: the temporal check needs them")
+    model_feet: dict[tuple[str, str], list[FootRecording]] = {}
+    checked_feet: dict[tuple[str, str], list[FootRecording]] = {}
+    for m in folds:
+        mine = [t for t in trials if t.subject in set(m.meta.validation_subjects)]
+        if not mine:
+            continue
+        names = [c.name for c in m.outputs]
+        for t, y in zip(mine, model_outputs(m, mine, "int8"), strict=True):
+            pc, ps, st = (y[:, names.index(n)] for n in GAIT_OUTPUTS)
+            events = make_detector(m, t.sample_rate_hz).detect(t.counter, pc, ps, st)
+            hs = np.array([round(e.counter_at) for e in events if e.kind == "HS"], np.int64)
+            to = np.array([round(e.counter_at) for e in events if e.kind == "TO"], np.int64)
+            key = (t.subject, t.name)
+            rec = feet_of(t)
+            checked_feet.setdefault(key, []).append(rec)
+            model_feet.setdefault(key, []).append(
+                dataclasses.replace(rec, heel_strikes=np.sort(hs), toe_offs=np.sort(to))
+            )
+    errors: dict[str, list[float]] = {f: [] for f in TEMPORAL_FIGURES}
+    n_checked = n_matched = 0
+    for key, recs in checked_feet.items():
+        ref = trial_strides(recs).columns
+        got = trial_strides(model_feet[key]).columns
+        for side in ("L", "R"):
+            r_sel = (ref["side"] == side) & ref["steady"]
+            n_checked += int(r_sel.sum())
+            g_sel = got["side"] == side
+            g_end = {
+                int(c): i
+                for i, c in zip(np.flatnonzero(g_sel), got["counter_end"][g_sel], strict=True)
+            }
+            for i in np.flatnonzero(r_sel):
+                j = g_end.get(int(ref["counter_end"][i]))
+                if j is None:
+                    continue
+                n_matched += 1
+                for f in TEMPORAL_FIGURES:
+                    e = got[f][j] - ref[f][i]
+                    if np.isfinite(e):
+                        errors[f].append(float(e))
+    out: dict[str, Any] = {"n_strides": n_matched, "n_steady_checked": n_checked}
+    for f in TEMPORAL_FIGURES:
+        e = np.array(errors[f])
+        name = f.removesuffix("_s")
+        out[f"{name}_mae_ms"] = float(np.abs(e).mean() * 1e3) if len(e) else math.nan
+        out[f"{name}_bias_ms"] = float(e.mean() * 1e3) if len(e) else math.nan
+        out[f"{name}_n"] = len(e)
+    return out
+
+
 def _gaitmap() -> dict[str, Any] | None:
     if not GAITMAP_JSON.is_file():
         return None
@@ -193,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir", type=Path, help="a folder in the ipol-gait layout")
     ap.add_argument("--mocap", type=Path, help="the gaitmap-example folder")
+    ap.add_argument(
+        "--temporal",
+        action="store_true",
+        help="also score temporal parameters from the held-out models' events",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     passes = run_passes(args.data_dir)
@@ -210,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     mocap = run_mocap(args.mocap) if args.mocap else None
+    temporal = run_temporal(args.data_dir) if args.temporal else None
+    if temporal:
+        result["temporal"] = temporal
     if mocap:
         s = mocap["stats"]
         result["mocap"] = {"n_strides": s["stride_length_m"]["n"]}
@@ -231,6 +316,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=1, default=float))
         return 0
     _print_table(passes, mocap, gm)
+    if temporal:
+        print(
+            f"\nipol-gait temporal parameters, the held-out model's events vs the checked ones "
+            f"({temporal['n_strides']} of {temporal['n_steady_checked']} steady strides matched)"
+        )
+        for f in TEMPORAL_FIGURES:
+            name = f.removesuffix("_s")
+            print(
+                f"  {f:24s} MAE {temporal[name + '_mae_ms']:6.1f} ms   bias "
+                f"{temporal[name + '_bias_ms']:+6.1f} ms   (n {temporal[name + '_n']})"
+            )
     return 0
 
 

@@ -17,9 +17,16 @@
 ``trial-<id>-gaps.csv|.parquet``
     Lost-sample runs: ``side``, ``first_counter``, ``n_lost``, ``reason``
     (``bridged``: the model ran on; ``reset``: too long, its state was reset).
+``trial-<id>-strides.csv|.parquet``
+    One row per stride (:mod:`edge.strides`, every definition there): ``side``,
+    ``counter_start``, ``counter_end``, ``t_start_s``, ``t_end_s``, each parameter named
+    with its unit (``stride_length_m``, ``strike_angle_deg`` …), ``strike_class``, and the
+    steady-walking flags ``steady``, ``turn``, ``short``, ``bout_edge`` (True/False).
 ``trial-<id>.json``
     The trial's metadata (subject, shoe, condition … , model name and hash, start, end,
-    status), its devices, output names and errors.
+    status), its devices, output names and errors; under ``strides``: how they were
+    computed (``source``: ``offline`` smoothed or ``live``; ``dropped``; ``geometry``) and
+    the trial summary (mean, SD, CV per foot over steady strides, symmetry index).
 
 CSV: comma-separated, a header row, ``.`` decimals, full float precision, empty = none.
 """
@@ -45,7 +52,8 @@ _IMU = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_radps", "gyr_y_radps", 
 
 
 def trial_tables(store: TrialStore, trial_id: int) -> dict[str, dict[str, npt.NDArray[Any]]]:
-    """The trial as column tables: ``samples``, ``events``, ``gaps`` (name → 1-D array)."""
+    """The trial as column tables: ``samples``, ``events``, ``gaps``, ``strides``
+    (name → 1-D array)."""
     sides = sorted(store.trial(trial_id).devices or ("L", "R"))
     parts: list[dict[str, npt.NDArray[Any]]] = []
     times: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
@@ -110,7 +118,8 @@ def trial_tables(store: TrialStore, trial_id: int) -> dict[str, dict[str, npt.ND
         "n_lost": np.array([g.n_lost for g in gp], dtype=np.int64),
         "reason": np.array([g.reason for g in gp], dtype=object),
     }
-    return {"samples": samples, "events": events, "gaps": gaps}
+    strides = store.strides(trial_id).columns
+    return {"samples": samples, "events": events, "gaps": gaps, "strides": strides}
 
 
 def _write_csv(path: Path, table: dict[str, npt.NDArray[Any]]) -> None:
@@ -143,6 +152,32 @@ def _write_parquet(path: Path, table: dict[str, npt.NDArray[Any]], meta: dict[st
     pq.write_table(t, path)
 
 
+def _strides_meta(store: TrialStore, trial_id: int) -> dict[str, Any] | None:
+    """How the trial's strides were computed, and their summary (None if never measured)."""
+    from edge.strides.analysis import summarise
+    from edge.strides.stored import stored_table
+
+    rows = store.strides(trial_id)
+    table = stored_table(store, trial_id)
+    if table is None:
+        return None
+    return {
+        "source": rows.source,
+        "dropped": rows.dropped,
+        "geometry": rows.geometry,
+        "summary": _finite(summarise(table)),
+    }
+
+
+def _finite(x: Any) -> Any:
+    """NaN → None, recursively (JSON has no NaN)."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, float) and x != x:
+        return None
+    return x
+
+
 def export_trial(
     store: TrialStore,
     trial_id: int,
@@ -158,6 +193,7 @@ def export_trial(
     out.mkdir(parents=True, exist_ok=True)
     meta = dataclasses.asdict(store.trial(trial_id))
     meta["errors"] = [dataclasses.asdict(e) for e in store.errors(trial_id)]
+    meta["strides"] = _strides_meta(store, trial_id)
     tables = trial_tables(store, trial_id)
     written = []
     for name, table in tables.items():

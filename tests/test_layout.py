@@ -26,6 +26,7 @@ RUNTIME_MAY_IMPORT = (
     "edge.store",
     "edge.errors",
     "edge.runtime",
+    "edge.strides",
     "firmware_bridge",
 )
 #: The online side below the loop: none of them imports the loop, training, the CLI or sim.

@@ -7,6 +7,7 @@ import asyncio
 import signal
 from pathlib import Path
 
+from edge.store import SCHEMA_VERSION, TrialStore, schema_version
 from firmware_bridge.errors import GaitedgeError
 
 
@@ -20,6 +21,15 @@ def existing_store(path: Path) -> None:
     """Refuse, in one line, a --db that does not exist (opening would create an empty one)."""
     if not path.exists():
         raise GaitedgeError(f"{path}: no trial store there; give --db PATH")
+
+
+def reading_store(path: Path) -> TrialStore:
+    """An existing store opened for reading; one of an older schema is upgraded first
+    (opened read-write once, which is how a store upgrades)."""
+    existing_store(path)
+    if schema_version(path) < SCHEMA_VERSION:
+        TrialStore(path).close()
+    return TrialStore(path, read_only=True)
 
 
 def stop_on_signals() -> asyncio.Event:

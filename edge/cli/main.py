@@ -6,6 +6,7 @@ need when they run (so ``gaitedge run`` loads neither training code nor the simu
 - :mod:`.simulate`: ``demo``, ``sim`` (virtual insoles).
 - :mod:`.link`: ``listen``, ``scan`` (links and devices, without the model).
 - :mod:`.trials`: ``run``, ``trials``, ``replay``, ``export`` (recording, the store).
+- :mod:`.strides`: ``strides`` (every stride measured, a stored trial or a data folder).
 - :mod:`.models`: ``train``, ``evaluate`` (offline).
 """
 
@@ -18,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from edge.cli import link, models, simulate, trials
+from edge.cli import link, models, simulate, strides, trials
 from firmware_bridge.errors import GaitedgeError
 
 log = logging.getLogger("gaitedge")
@@ -36,6 +37,8 @@ examples:
   gaitedge trials --db /data/trials.db  list the recorded trials (and: gaitedge trials 3)
   gaitedge replay 3 --db /data/trials.db --model models/my-model    re-run trial 3
   gaitedge export 3 --db /data/trials.db --out exports/ --format csv,parquet
+  gaitedge strides 3 --db /data/trials.db      every stride of trial 3, and its summary
+  gaitedge strides --data ../shared/data/ipol-gait --trial 1-1 --json
   gaitedge train ../shared/data/ipol-gait --out models/my-model --folds 7
   gaitedge evaluate models/gait-phase MY_DATA_DIR
 
@@ -80,6 +83,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug logs")
     sub = p.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    for group in (simulate, link, trials, models):
+    for group in (simulate, link, trials, strides, models):
         group.add_commands(sub)
     return p

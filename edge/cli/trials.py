@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from edge.cli._common import existing_store, model_args, stop_on_signals
+from edge.cli._common import existing_store, model_args, reading_store, stop_on_signals
 from edge.store import OPERATOR_FIELDS
 from firmware_bridge.errors import GaitedgeError
 
@@ -169,21 +169,20 @@ async def replay(args: argparse.Namespace) -> int:
 
 async def export(args: argparse.Namespace) -> int:
     from edge.export import export_trial
-    from edge.store import TrialStore
 
-    existing_store(args.db)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    with TrialStore(args.db, read_only=True) as store:
+    with reading_store(args.db) as store:
         for path in export_trial(store, args.trial_id, args.out, formats=formats):
             print(path)
     return 0
 
 
 async def trials(args: argparse.Namespace) -> int:
-    from edge.store import TrialStore
+    from edge.strides.analysis import summarise
+    from edge.strides.stored import stored_table
+    from edge.strides.text import summary_lines
 
-    existing_store(args.db)
-    with TrialStore(args.db, read_only=True) as store:
+    with reading_store(args.db) as store:
         if args.trial_id is None:
             rows = store.trials()
             print(f"{len(rows)} trial(s) in {args.db}")
@@ -208,4 +207,10 @@ async def trials(args: argparse.Namespace) -> int:
         print(f"{'events':>18}  {len(events)}")
         for e in store.errors(args.trial_id):
             print(f"{'error':>18}  {e.side or 'trial'}: {e.message}")
+        table = stored_table(store, args.trial_id)
+    print()
+    if table is None:
+        print(f"no strides measured yet: gaitedge strides {args.trial_id} --db {args.db}")
+    else:
+        print("\n".join(summary_lines(summarise(table))))
     return 0

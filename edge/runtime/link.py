@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +36,7 @@ class ShoeStats:
     first_host_s: float = float("nan")
     last_host_s: float = float("nan")
     heel_strikes_at: list[float] = dataclasses.field(default_factory=list)  # counters
+    last_stride: dict[str, Any] | None = None  # the live pass's last row (edge.strides)
 
     @property
     def lost_pct(self) -> float:
@@ -41,7 +44,7 @@ class ShoeStats:
         return 100.0 * self.lost / total if total else 0.0
 
     def line(self, now: float) -> str:
-        """One status fragment: rate, lost %, battery, last event."""
+        """One status fragment: rate, lost %, battery, last event, last stride."""
         span = self.last_host_s - self.first_host_s
         rate = (self.samples - 1) / span if span > 0 else 0.0
         batt = "?" if self.battery_pct is None else f"{self.battery_pct}%"
@@ -52,7 +55,24 @@ class ShoeStats:
         )
         flags = spec.error_names(self.error_flags)
         err = f" FLAGS {'+'.join(flags)}" if flags else ""
-        return f"{self.side} {rate:5.1f} Hz lost {self.lost_pct:4.1f}% batt {batt}{err} {ev}"
+        return (
+            f"{self.side} {rate:5.1f} Hz lost {self.lost_pct:4.1f}% batt {batt}{err} {ev}"
+            f"{self._stride_text()}"
+        )
+
+    def _stride_text(self) -> str:
+        """`` 1.32 m 1.21 m/s 108/min`` of the last stride (what is known of it), or ""."""
+        s = self.last_stride
+        if s is None:
+            return ""
+        parts = [
+            f"{v:.2f} {unit}"
+            for key, unit in (("stride_length_m", "m"), ("gait_speed_mps", "m/s"))
+            if math.isfinite(v := float(s[key]))
+        ]
+        if math.isfinite(cadence := float(s["cadence_spm"])):
+            parts.append(f"{cadence:.0f}/min")
+        return " " + " ".join(parts) if parts else ""
 
 
 class Shoe:

@@ -13,13 +13,16 @@ and "R"), in one asyncio task per shoe plus the caller's. Per shoe::
                             host times only ever increase (a refit that would move them
                             back holds them 1 µs apart instead)
       → sink.samples, sink.gap for lost samples (:mod:`edge.runtime.sink`)
-      → pending samples of that shoe
+      → pending samples of that shoe, and the shoe's window of the live stride pass
 
 Whenever every connected shoe has ``packet_size`` samples pending, one
 :meth:`Backend.step_packet` advances all streams at once (:class:`edge.runtime.Stepper`),
 outputs are activated (σ for the stance logit), handed to the sink, and fed sample by sample to each
 shoe's :class:`edge.events.GaitEventDetector` (built from the model's ``detector``
-settings). Events go to the sink with the host time of the sample that reported them.
+settings). Events go to the sink with the host time of the sample that reported them,
+and to the live stride pass (:class:`edge.strides.live.LiveStrides`), which once a second
+hands the strides that closed to the sink; the live status shows the last one. When the
+trial ends, the sink replaces them with the smoothed offline pass.
 
 Rules:
 
@@ -57,6 +60,8 @@ from edge.runtime.link import Shoe
 from edge.runtime.sink import StoreSink, TrialSink
 from edge.runtime.stepper import Stepper
 from edge.store import StoreHealth, TrialInfo, TrialStatus, TrialStore
+from edge.strides.live import LiveStrides
+from edge.strides.stored import geometry_of
 from firmware_bridge import DeviceInfo, SampleBlock, Status, spec
 from firmware_bridge.errors import GaitedgeError
 from firmware_bridge.transports import Transport, TransportEvent, open_transport
@@ -140,6 +145,7 @@ class TrialRecorder:
             self.sink.finish("error")
             raise
         self.shoes = {side: Shoe(side, url) for side, url in sources.items()}
+        self.strides = LiveStrides(geometry_of(info.shoe_size))
         self.max_bridge = max_bridge_ms * model.sample_rate_hz / 1000.0
         self.max_wait_s = max_wait_s
         self.step_interval_s = step_interval_s
@@ -176,9 +182,11 @@ class TrialRecorder:
                     break
                 await asyncio.wait({stopped}, timeout=self.step_interval_s)
                 self._step_ready()
-                if self.on_status is not None and time.monotonic() >= next_status:
+                if time.monotonic() >= next_status:
                     next_status += 1.0
-                    self.on_status(self.status_line())
+                    self._take_strides()
+                    if self.on_status is not None:
+                        self.on_status(self.status_line())
         finally:
             stopped.cancel()
             self._ending.set_result(None)  # readers take in what their links received,
@@ -195,6 +203,7 @@ class TrialRecorder:
                 self.sink.error(None, self.error)
             self.stepper.flush()
             self._take_events()
+            self._take_strides()
             self.sink.finish(status)
         return self.trial_id
 
@@ -273,6 +282,7 @@ class TrialRecorder:
         # (its counter starts over: _samples ends the segment and restarts the clock map)
         shoe.boot_id = info.boot_id
         shoe.stats.device = info
+        self.strides.device(shoe.side, info.sample_rate_hz, info.n_pressure)
         self.sink.device(
             shoe.side,
             device_id=info.device_id,
@@ -310,10 +320,9 @@ class TrialRecorder:
             st.first_host_s = float(host[0])
         st.samples += len(counter)
         st.last_host_s = float(host[-1])
-        self.sink.samples(
-            side, counter, host, block.t_device_us, block.imu,
-            block.pressure if block.pressure.shape[1] else None,
-        )  # fmt: skip
+        pressure = block.pressure if block.pressure.shape[1] else None
+        self.sink.samples(side, counter, host, block.t_device_us, block.imu, pressure)
+        self.strides.samples(side, counter, host, block.imu, pressure)
         # gaps before this block and inside it; one the model cannot bridge ends a segment
         prev = shoe.last_counter
         starts = np.concatenate([[prev if prev is not None else counter[0] - 1], counter[:-1]])
@@ -370,7 +379,15 @@ class TrialRecorder:
             else:
                 stats.toe_offs += 1
             stats.last_event, stats.last_event_host_s = e, host_s
+            self.strides.event(side, e.kind, e.counter_at)
         self.stepper.reported.clear()
+
+    def _take_strides(self) -> None:
+        """Hand the strides the live pass closed to the sink; the last one to the status."""
+        rows = self.strides.poll()
+        self.sink.strides(rows)
+        for row in rows:
+            self.shoes[row["side"]].stats.last_stride = row
 
     # ------------------------------------------------------------------ reporting
 

@@ -9,16 +9,20 @@ writes into a :class:`edge.store.TrialStore` (enqueues: it never waits for the d
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Protocol
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy.typing as npt
 
 from edge.events import GaitEvent
 from edge.model.files import Model
-from edge.store import StoreHealth, TrialInfo, TrialStatus, TrialStore
+from edge.store import StoreError, StoreHealth, TrialInfo, TrialStatus, TrialStore
+from edge.strides.stored import geometry_of, geometry_record, measure_trial
 
 __all__ = ["StoreSink", "TrialSink"]
+
+log = logging.getLogger(__name__)
 
 
 class TrialSink(Protocol):
@@ -62,9 +66,12 @@ class TrialSink(Protocol):
     def error(self, side: str | None, message: str) -> None:
         """An error of one shoe, or of the trial (``side`` None)."""
 
+    def strides(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Strides the live pass closed (:class:`edge.strides.live.LiveStrides` rows)."""
+
     def finish(self, status: TrialStatus) -> None:
         """End the trial: ``status``, unless the sink stopped keeping data (its health
-        then decides)."""
+        then decides); then the offline stride pass replaces the live strides."""
 
 
 @dataclasses.dataclass
@@ -73,6 +80,9 @@ class StoreSink:
 
     store: TrialStore
     trial_id: int
+    #: Where the IMU sits on the shoe (:data:`edge.strides.geometry.MOUNTINGS`).
+    mounting: str = "dorsum"
+    _geometry: dict[str, object] = dataclasses.field(default_factory=dict, repr=False)
 
     @classmethod
     def start(cls, store: TrialStore, info: TrialInfo, model: Model) -> StoreSink:
@@ -122,7 +132,21 @@ class StoreSink:
     def error(self, side: str | None, message: str) -> None:
         self.store.append_error(self.trial_id, side, message)
 
+    def strides(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        if not self._geometry:
+            shoe_size = self.store.trial(self.trial_id).shoe_size
+            self._geometry = geometry_record(geometry_of(shoe_size, self.mounting), self.mounting)
+        self.store.append_strides(self.trial_id, rows, dropped={}, geometry=self._geometry)
+
     def finish(self, status: TrialStatus) -> None:
         health = self.store.health
         ok = health is StoreHealth.OK
         self.store.finish_trial(self.trial_id, status if ok else health.trial_status)
+        if not ok:
+            return  # the store stopped writing: the live strides stay as they are
+        try:
+            measure_trial(self.store, self.trial_id, mounting=self.mounting)
+        except (StoreError, ValueError) as e:  # the trial is safe; only its strides are not
+            log.warning("trial %d: strides not measured: %s", self.trial_id, e)

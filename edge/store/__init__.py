@@ -61,7 +61,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -79,6 +79,7 @@ from edge.store.reader import (
     GapRow,
     PredictionArrays,
     SampleArrays,
+    StrideRows,
     TrialRecord,
 )
 from edge.store.schema import (
@@ -89,11 +90,14 @@ from edge.store.schema import (
     INSERT_EVENT,
     INSERT_GAP,
     INSERT_OUTPUT,
+    INSERT_STRIDE,
     MIGRATIONS,
     OPERATOR_FIELDS,
     SCHEMA_VERSION,
     STATUSES,
+    STRIDE_COLUMNS,
     UPSERT_DEVICE,
+    UPSERT_STRIDE_PASS,
     Side,
     TrialInfo,
     TrialStatus,
@@ -122,10 +126,12 @@ __all__ = [
     "SampleArrays",
     "StoreError",
     "StoreHealth",
+    "StrideRows",
     "TrialInfo",
     "TrialRecord",
     "TrialStatus",
     "TrialStore",
+    "schema_version",
 ]
 
 log = logging.getLogger(__name__)
@@ -614,6 +620,50 @@ class TrialStore:
         if not self._stopped:
             self._put(RowsItem(INSERT_ERROR, ((trial_id, side, str(message), time.time()),)))
 
+    def append_strides(
+        self,
+        trial_id: int,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        dropped: Mapping[str, int],
+        geometry: Mapping[str, Any],
+    ) -> None:
+        """Enqueue strides the live loop closed (source ``'live'``), with the pass so far.
+
+        ``rows``: one mapping per stride with every column of ``strides`` but ``source``
+        (:data:`~edge.store.schema.STRIDE_COLUMNS`; NaN for undefined floats).
+        """
+        self._check_append(trial_id, None)
+        if self._stopped or not rows:
+            return
+        self._put(RowsItem(INSERT_STRIDE, tuple(_stride_row(trial_id, r, "live") for r in rows)))
+        self._put(
+            RowsItem(UPSERT_STRIDE_PASS, (_stride_pass(trial_id, "live", dropped, geometry),))
+        )
+
+    def replace_strides(
+        self,
+        trial_id: int,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        source: Literal["live", "offline"] = "offline",
+        dropped: Mapping[str, int],
+        geometry: Mapping[str, Any],
+    ) -> None:
+        """Replace a trial's strides (any trial, recording or not) in one transaction; blocks.
+
+        The end of a trial and ``replay`` put the smoothed offline pass in place of the live
+        rows this way. Raises :class:`StoreError` when the store stopped recording.
+        """
+        self._check_writable()
+        self.trial(trial_id)  # raises for an unknown id
+        self._call(
+            "strides",
+            trial_id,
+            [_stride_row(trial_id, r, source) for r in rows],
+            _stride_pass(trial_id, source, dropped, geometry),
+        )
+
     # ------------------------------------------------------------------ reading
 
     def trials(self) -> list[TrialRecord]:
@@ -650,6 +700,11 @@ class TrialStore:
         """Errors (side None: the trial's), in the order appended."""
         with self._reading() as conn:
             return reader.errors(conn, trial_id)
+
+    def strides(self, trial_id: int) -> StrideRows:
+        """A trial's strides, column by column (:class:`StrideRows`)."""
+        with self._reading() as conn:
+            return reader.strides(conn, trial_id)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -691,7 +746,9 @@ class TrialStore:
     def _put(self, item: Item) -> None:
         self._queue.put(item)  # SimpleQueue.put never blocks; the writer wakes on its own
 
-    def _call(self, kind: Literal["start", "finish", "flush", "close"], *args: Any) -> Any:
+    def _call(
+        self, kind: Literal["start", "finish", "flush", "close", "strides"], *args: Any
+    ) -> Any:
         req = Request(kind, args)
         self._queue.put(req)
         self._wake.set()
@@ -704,3 +761,42 @@ class TrialStore:
         if req.error is not None:
             raise req.error
         return req.result
+
+
+def _stride_row(trial_id: int, row: Mapping[str, Any], source: str) -> tuple[Any, ...]:
+    """One ``strides`` row from a mapping of its columns (NaN → NULL, flags → 0/1)."""
+    out: list[Any] = [trial_id]
+    for c in STRIDE_COLUMNS:
+        if c == "source":
+            out.append(source)
+            continue
+        v = row[c]
+        if c in ("side", "strike_class"):
+            out.append(str(v))
+        elif c in ("counter_start", "counter_end"):
+            out.append(int(v))
+        elif c in ("steady", "turn", "short", "bout_edge"):
+            out.append(int(bool(v)))
+        else:
+            f = float(v)
+            out.append(f if f == f and abs(f) != float("inf") else None)
+    return tuple(out)
+
+
+def _stride_pass(
+    trial_id: int, source: str, dropped: Mapping[str, int], geometry: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    return (trial_id, source, json.dumps(dict(dropped)), json.dumps(dict(geometry)), time.time())
+
+
+def schema_version(path: str | os.PathLike[str]) -> int:
+    """The schema version of the store at ``path`` (0: empty or not a store), read-only."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"cannot read trial store {str(path)!r}: {e}") from e

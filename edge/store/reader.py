@@ -17,7 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import StoreError
-from edge.store.schema import IMU_COLUMNS, INFO_FIELDS, TrialInfo
+from edge.store.schema import (
+    IMU_COLUMNS,
+    INFO_FIELDS,
+    STRIDE_COLUMNS,
+    TrialInfo,
+)
 
 __all__ = [
     "DeviceRecord",
@@ -26,12 +31,14 @@ __all__ = [
     "GapRow",
     "PredictionArrays",
     "SampleArrays",
+    "StrideRows",
     "TrialRecord",
     "errors",
     "events",
     "gaps",
     "predictions",
     "samples",
+    "strides",
     "trial",
     "trials",
 ]
@@ -250,3 +257,49 @@ def errors(conn: sqlite3.Connection, trial_id: int) -> list[ErrorRow]:
 
 def _rows(conn: sqlite3.Connection, select: str, trial_id: int) -> list[tuple[Any, ...]]:
     return conn.execute(f"{select} WHERE trial_id = ? ORDER BY id", (trial_id,)).fetchall()
+
+
+_STRIDE_FLAGS = ("steady", "turn", "short", "bout_edge")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StrideRows:
+    """A trial's strides, column by column, in time order per side (L first).
+
+    ``columns``: ``side`` (str), ``counter_start``, ``counter_end`` (int64), ``t_start_s``,
+    ``t_end_s`` [unix s] and every one of ``STRIDE_FLOAT_COLUMNS`` (float64, NaN where
+    NULL), ``strike_class`` (str), ``steady``, ``turn``, ``short``, ``bout_edge`` (bool);
+    each (k,). ``source``: ``"live"``, ``"offline"``, or None when none were computed;
+    ``dropped``: reason → strides left out; ``geometry``: the heel/toe offsets used.
+    """
+
+    columns: dict[str, npt.NDArray[Any]]
+    source: str | None
+    dropped: dict[str, int]
+    geometry: dict[str, Any]
+
+
+def strides(conn: sqlite3.Connection, trial_id: int) -> StrideRows:
+    """A trial's strides and how they were computed."""
+    names = [c for c in STRIDE_COLUMNS if c != "source"]
+    rows = conn.execute(
+        f"SELECT {', '.join(names)} FROM strides WHERE trial_id = ? ORDER BY side, counter_start",
+        (trial_id,),
+    ).fetchall()
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    out: dict[str, npt.NDArray[Any]] = {}
+    for name, values in zip(names, cols, strict=True):
+        if name in ("side", "strike_class"):
+            out[name] = np.array(values, dtype=str)
+        elif name in ("counter_start", "counter_end"):
+            out[name] = np.array(values, dtype=np.int64)
+        elif name in _STRIDE_FLAGS:
+            out[name] = np.array(values, dtype=bool)
+        else:
+            out[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    p = conn.execute(
+        "SELECT source, dropped, geometry FROM stride_passes WHERE trial_id = ?", (trial_id,)
+    ).fetchone()
+    if p is None:
+        return StrideRows(out, None, {}, {})
+    return StrideRows(out, p[0], json.loads(p[1]), json.loads(p[2]))

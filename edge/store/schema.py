@@ -1,6 +1,6 @@
 """The trial store's schema: tables, units, migrations, statuses.
 
-Schema (version 1, ``PRAGMA user_version``; ``PRAGMA application_id`` = 0x47414954, "GAIT").
+Schema (version 2, ``PRAGMA user_version``; ``PRAGMA application_id`` = 0x47414954, "GAIT").
 Times are unix seconds (UTC) as float; ``side`` is ``'L'`` or ``'R'``; rows of one trial
 are deleted with it (``ON DELETE CASCADE``).
 
@@ -36,7 +36,22 @@ table            columns
                  it was appended]
 ``errors``       ``id`` PK; ``trial_id``, ``side`` (NULL: not one shoe's), ``message`` TEXT,
                  ``t_host`` REAL [unix s, when it was appended]
+``strides``      one row per stride (:mod:`edge.strides`, every definition there): ``trial_id``,
+                 ``side``; ``counter_start``, ``counter_end`` INTEGER (the stride's first and
+                 last sample, both at rest); ``t_start_s``, ``t_end_s`` REAL [unix s];
+                 ``source`` TEXT: ``'live'`` (forward filter, while recording) or
+                 ``'offline'`` (smoothed, after the trial or on replay); each of
+                 :data:`STRIDE_FLOAT_COLUMNS` REAL, named with its unit, NULL where
+                 undefined; ``strike_class`` TEXT; ``steady``, ``turn``, ``short``,
+                 ``bout_edge`` INTEGER 0/1 (the steady-walking rules)
+``stride_passes`` one row per trial whose strides were computed: ``trial_id`` PK; ``source``
+                 TEXT (as above); ``dropped`` TEXT (JSON: reason → strides left out);
+                 ``geometry`` TEXT (JSON: the heel and toe offsets used [m]);
+                 ``computed_unix_s`` REAL
 ===============  ==============================================================================
+
+Migrations: version 1 → 2 adds ``strides`` and ``stride_passes`` (a store of version 1
+opens and is upgraded in place, its trials without strides until ``gaitedge replay``).
 
 Indices: ``(trial_id, side, counter)`` on samples and predictions, ``(trial_id, side)`` on
 events, gaps and errors, ``status`` on trials. Example, stance of the left shoe::
@@ -55,10 +70,13 @@ __all__ = [
     "APPLICATION_ID",
     "IMU_COLUMNS",
     "INFO_FIELDS",
+    "INSERT_STRIDE",
     "MIGRATIONS",
     "OPERATOR_FIELDS",
     "SCHEMA_VERSION",
     "STATUSES",
+    "STRIDE_COLUMNS",
+    "STRIDE_FLOAT_COLUMNS",
     "Side",
     "TrialInfo",
     "TrialStatus",
@@ -88,6 +106,23 @@ OPERATOR_FIELDS: tuple[str, ...] = (
     "subject", "shoe", "shoe_model", "shoe_size", "condition", "surface", "operator", "notes",
 )  # fmt: skip
 INFO_FIELDS = (*OPERATOR_FIELDS, "model_name", "model_sha256")
+
+#: The float columns of ``strides`` as migration 2 made them (edge.strides' parameters;
+#: tests/edge/store checks the two agree). A new parameter is a new migration.
+STRIDE_FLOAT_COLUMNS = (
+    "stride_time_s", "stance_time_s", "swing_time_s", "stance_pct", "swing_pct",
+    "cadence_spm", "step_time_s", "double_support_time_s", "double_support_pct",
+    "stride_length_m", "gait_speed_mps", "strike_angle_deg", "toe_off_angle_deg",
+    "max_heel_clearance_m", "max_toe_clearance_m", "min_toe_clearance_m",
+    "lateral_excursion_m", "turning_angle_deg", "roll_range_deg", "peak_roll_velocity_dps",
+    "impact_peak_acc_mps2", "impact_loading_rate_mps3", "peak_pressure_kpa",
+    "stance_impulse_kpa_s",
+)  # fmt: skip
+#: Every column of a ``strides`` row after ``trial_id``, in table order.
+STRIDE_COLUMNS = (
+    "side", "counter_start", "counter_end", "t_start_s", "t_end_s", "source",
+    *STRIDE_FLOAT_COLUMNS, "strike_class", "steady", "turn", "short", "bout_edge",
+)  # fmt: skip
 
 # Migrations: MIGRATIONS[i] takes a store from schema version i to i + 1, in one
 # transaction. Version 1 is the first schema. Append, never edit a released one.
@@ -165,6 +200,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             t_host REAL NOT NULL)""",
         "CREATE INDEX errors_trial_side ON errors(trial_id, side)",
     ),
+    (
+        f"""CREATE TABLE strides (
+            trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+            side TEXT NOT NULL CHECK (side IN ('L', 'R')),
+            counter_start INTEGER NOT NULL,
+            counter_end INTEGER NOT NULL,
+            t_start_s REAL NOT NULL,
+            t_end_s REAL NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('live', 'offline')),
+            {", ".join(f"{c} REAL" for c in STRIDE_FLOAT_COLUMNS)},
+            strike_class TEXT NOT NULL DEFAULT '',
+            steady INTEGER NOT NULL,
+            turn INTEGER NOT NULL,
+            short INTEGER NOT NULL,
+            bout_edge INTEGER NOT NULL)""",
+        "CREATE INDEX strides_trial_side ON strides(trial_id, side, counter_start)",
+        """CREATE TABLE stride_passes (
+            trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,
+            source TEXT NOT NULL CHECK (source IN ('live', 'offline')),
+            dropped TEXT NOT NULL,
+            geometry TEXT NOT NULL,
+            computed_unix_s REAL NOT NULL)""",
+    ),
 )
 
 #: Schema version this gaitedge writes (and the newest it reads).
@@ -192,6 +250,14 @@ UPSERT_DEVICE = (
     "channels, units, transport, added_unix_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_OUTPUT = "INSERT OR REPLACE INTO outputs (trial_id, idx, name) VALUES (?, ?, ?)"
+INSERT_STRIDE = (
+    f"INSERT INTO strides (trial_id, {', '.join(STRIDE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(STRIDE_COLUMNS) + 1))})"
+)
+UPSERT_STRIDE_PASS = (
+    "INSERT OR REPLACE INTO stride_passes (trial_id, source, dropped, geometry, "
+    "computed_unix_s) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -37,7 +37,9 @@ from edge.store.schema import (
     INSERT_OUTPUT,
     INSERT_PREDICTIONS,
     INSERT_SAMPLES,
+    INSERT_STRIDE,
     UPSERT_DEVICE,
+    UPSERT_STRIDE_PASS,
     TrialInfo,
 )
 
@@ -77,7 +79,8 @@ class PredictionsItem(NamedTuple):
 
 
 class RowsItem(NamedTuple):
-    """Ready rows for one of the small tables (devices, outputs, events, gaps, errors)."""
+    """Ready rows for one of the small tables (devices, outputs, events, gaps, errors,
+    strides and their pass)."""
 
     sql: str
     rows: tuple[tuple[Any, ...], ...]
@@ -86,14 +89,17 @@ class RowsItem(NamedTuple):
 Item = SamplesItem | PredictionsItem | RowsItem
 
 #: The small tables' statements, in the order one commit writes them.
-_ROW_ORDER = (UPSERT_DEVICE, INSERT_OUTPUT, INSERT_EVENT, INSERT_GAP, INSERT_ERROR)
+_ROW_ORDER = (
+    UPSERT_DEVICE, INSERT_OUTPUT, INSERT_EVENT, INSERT_GAP, INSERT_ERROR, INSERT_STRIDE,
+    UPSERT_STRIDE_PASS,
+)  # fmt: skip
 
 
 @dataclasses.dataclass(eq=False)
 class Request:
-    """A call the writer thread answers (start, finish, flush, close)."""
+    """A call the writer thread answers (start, finish, flush, close, strides)."""
 
-    kind: Literal["start", "finish", "flush", "close"]
+    kind: Literal["start", "finish", "flush", "close", "strides"]
     args: tuple[Any, ...] = ()
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
     result: Any = None
@@ -195,6 +201,8 @@ class StoreWriter:
                 req.result = self._start(req.args[0])
             elif req.kind == "finish":
                 self._finish(*req.args)
+            elif req.kind == "strides":
+                self._replace_strides(*req.args)
             elif req.kind == "close":
                 reason = req.args[0] or "store closed before finish_trial"
                 for tid in sorted(self.writing):
@@ -259,6 +267,17 @@ class StoreWriter:
                 "THEN status ELSE ? END, end_unix_s = coalesce(end_unix_s, ?) WHERE id = ?",
                 (status, now, trial_id),
             )
+
+    def _replace_strides(
+        self, trial_id: int, rows: list[tuple[Any, ...]], stride_pass: tuple[Any, ...]
+    ) -> None:
+        """A trial's strides replaced by another pass's, in one transaction."""
+        if self.stopped:
+            raise StoreError(f"trial store {str(self.path)!r} stopped recording: {self.message}")
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM strides WHERE trial_id = ?", (trial_id,))
+            conn.executemany(INSERT_STRIDE, rows)
+            conn.execute(UPSERT_STRIDE_PASS, stride_pass)
 
     def _write(self, items: list[Item]) -> None:
         """Commit one batch of data items in one transaction (or keep / drop it)."""

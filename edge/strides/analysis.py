@@ -37,7 +37,8 @@ longer than :data:`MAX_STANCE_S` or at a dropped stride.
 Summary (:func:`summarise`): per foot and parameter, mean, SD (n − 1) and CV
 (SD / |mean|) over steady strides; per parameter the symmetry index
 ``SI = 100 · (L − R) / ((L + R) / 2)`` of the two feet's means (Robinson et al. 1987,
-J Manipulative Physiol Ther 10(4):172–176), NaN where the mean of both is near 0.
+J Manipulative Physiol Ther 10(4):172–176), NaN where the mean of both is near 0, and
+not given for the parameters that cross zero (turning angle, minimum toe clearance).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ __all__ = [
     "TEMPORAL_COLUMNS",
     "FootRecording",
     "StrideTable",
+    "side_columns",
     "summarise",
+    "temporal_parameters",
     "trial_strides",
     "uniform_samples",
 ]
@@ -92,7 +95,8 @@ TEMPORAL_COLUMNS = (
 )
 #: Every float parameter of a stride row, in table order.
 FLOAT_COLUMNS = TEMPORAL_COLUMNS + SPATIAL_COLUMNS
-_NO_SYMMETRY = ("turning_angle_deg",)
+#: Parameters that cross zero: a ratio of their means says nothing.
+_NO_SYMMETRY = ("turning_angle_deg", "min_toe_clearance_m")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -109,7 +113,10 @@ class FootRecording:
     imu : ndarray, shape (n, 6)
         acc [m/s², gravity included] then gyro [rad/s], sensor frame.
     t0_s : float
-        Time of ``counter == counter[0]`` on the trial's shared time axis [s].
+        Time of ``counter == counter[0]`` on the trial's shared time axis [s]; sample
+        ``i`` is at ``t0_s + (counter[i] − counter[0]) / rate_hz``: durations come from
+        the device's own sample clock, the host clock only places the piece on the
+        shared axis (a replay at 4× real time compresses host time, not strides).
     heel_strikes, toe_offs : ndarray, shape (k,), int64
         Event times as counter values (empty: unknown).
     pressure : ndarray, shape (n, p), optional
@@ -272,22 +279,27 @@ def _foot(
     prev_dropped = np.concatenate([[True], ~keep[:-1]])
     next_dropped = np.concatenate([~keep[1:], [True]])
     out["bout_edge"] = long_before | long_after | prev_dropped | next_dropped
-    to_time = lambda i: np.where(i >= 0, rec.t0_s + i / rec.rate_hz, np.nan)  # noqa: E731
+    times = rec.t0_s + np.arange(n) / rec.rate_hz
+    to_time = lambda i: np.where(i >= 0, times[np.maximum(i, 0)], np.nan)  # noqa: E731
     out["t_hs"] = to_time(out["heel_strike"])
     out["t_to"] = to_time(out["toe_off"])
     out["t_hs_prev"] = to_time(out["hs_prev"])
-    out["t_start_s"] = rec.t0_s + a / rec.rate_hz
-    out["t_end_s"] = rec.t0_s + b / rec.rate_hz
+    out["t_start_s"] = times[a]
+    out["t_end_s"] = times[b]
     out["counter_start"] = a + c0
     out["counter_end"] = b + c0
     kept = {k: v[keep] for k, v in out.items()}
-    kept["events_hs"] = rec.t0_s + hs_idx / rec.rate_hz
-    kept["events_to"] = rec.t0_s + to_idx / rec.rate_hz
+    kept["events_hs"] = times[hs_idx]
+    kept["events_to"] = times[to_idx]
     return kept, dropped
 
 
-def _temporal(own: dict[str, Any], other: dict[str, Any] | None) -> dict[str, F64]:
-    """:data:`TEMPORAL_COLUMNS` of one foot's strides (module docstring)."""
+def temporal_parameters(own: dict[str, Any], other: dict[str, Any] | None) -> dict[str, F64]:
+    """:data:`TEMPORAL_COLUMNS` of one foot's strides (module docstring).
+
+    ``own``: ``t_hs``, ``t_to``, ``t_hs_prev`` (k,) [s, NaN if unknown] per stride;
+    ``other``: the other foot's ``events_hs``, ``events_to`` (increasing times [s]) or None.
+    """
     hs, to, prev = own["t_hs"], own["t_to"], own["t_hs_prev"]
     stride = hs - prev
     out = {
@@ -338,7 +350,8 @@ def trial_strides(
     Parameters
     ----------
     feet : sequence of FootRecording
-        One or two feet (temporal parameters between feet need both).
+        One or two feet (temporal parameters between feet need both); a foot may come
+        as several recordings in time order (pieces between device restarts).
     geometry : FootGeometry or dict of side to FootGeometry, optional
         Heel and toe offsets (default: :class:`FootGeometry`).
     smooth : bool
@@ -346,38 +359,52 @@ def trial_strides(
     """
     per_side: dict[str, dict[str, Any]] = {}
     dropped: dict[str, int] = {}
-    for rec in feet:
+    for rec in feet:  # a side may come in pieces (a device restart): their rows join
         geo = geometry.get(rec.side) if isinstance(geometry, dict) else geometry
         rows, d = _foot(rec, geo, smooth)
-        per_side[rec.side] = rows
-        dropped.update(d)
-    parts: list[dict[str, npt.NDArray[Any]]] = []
-    for side, own in per_side.items():
-        if not own:
+        for k, v in d.items():
+            dropped[k] = dropped.get(k, 0) + v
+        if not rows:
             continue
-        other = next((v for s, v in per_side.items() if s != side and v), None)
-        temporal = _temporal(own, other)
-        k = len(own["start"])
-        turn = np.abs(own["turning_angle_deg"]) > TURN_DEG
-        short = own["stride_length_m"] < MIN_STRIDE_M
-        part: dict[str, npt.NDArray[Any]] = {
-            "side": np.full(k, side),
-            "t_start_s": own["t_start_s"],
-            "t_end_s": own["t_end_s"],
-            "counter_start": own["counter_start"].astype(np.int64),
-            "counter_end": own["counter_end"].astype(np.int64),
-        }
-        for c in FLOAT_COLUMNS:
-            part[c] = np.asarray(temporal[c] if c in temporal else own[c], dtype=np.float64)
-        part["strike_class"] = own["strike_class"].astype(str)
-        part["turn"], part["short"], part["bout_edge"] = turn, short, own["bout_edge"]
-        part["steady"] = ~turn & ~short & ~own["bout_edge"]
-        parts.append(part)
+        have = per_side.get(rec.side)
+        per_side[rec.side] = (
+            rows if have is None else {k: np.concatenate([have[k], rows[k]]) for k in rows}
+        )
+    parts = [
+        side_columns(side, own, next((v for s, v in per_side.items() if s != side), None))
+        for side, own in per_side.items()
+    ]
     if not parts:
         columns = _empty_columns()
     else:
         columns = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
     return StrideTable(columns=columns, dropped=dropped, smoothed=smooth)
+
+
+def side_columns(
+    side: str, own: dict[str, Any], other: dict[str, Any] | None
+) -> dict[str, npt.NDArray[Any]]:
+    """The table columns of one foot's strides: its spatial rows (``own``: what
+    :func:`~edge.strides.spatial.spatial_parameters` gives plus ``t_hs``, ``t_to``,
+    ``t_hs_prev``, ``t_start_s``, ``t_end_s``, ``counter_start``, ``counter_end`` and
+    ``bout_edge``), temporal parameters against ``other`` and the steady flags."""
+    temporal = temporal_parameters(own, other)
+    turn = np.abs(own["turning_angle_deg"]) > TURN_DEG
+    short = own["stride_length_m"] < MIN_STRIDE_M
+    part: dict[str, npt.NDArray[Any]] = {
+        "side": np.full(len(turn), side),
+        "t_start_s": np.asarray(own["t_start_s"], np.float64),
+        "t_end_s": np.asarray(own["t_end_s"], np.float64),
+        "counter_start": np.asarray(own["counter_start"], np.int64),
+        "counter_end": np.asarray(own["counter_end"], np.int64),
+    }
+    for c in FLOAT_COLUMNS:
+        part[c] = np.asarray(temporal[c] if c in temporal else own[c], dtype=np.float64)
+    part["strike_class"] = np.asarray(own["strike_class"]).astype(str)
+    part["turn"], part["short"] = turn, short
+    part["bout_edge"] = np.asarray(own["bout_edge"], bool)
+    part["steady"] = ~turn & ~short & ~part["bout_edge"]
+    return part
 
 
 def _empty_columns() -> dict[str, npt.NDArray[Any]]:

@@ -148,11 +148,11 @@ def _events_in(
     events: npt.NDArray[np.int64], lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per window [lo, hi]: the first event inside (−1 if none) and how many there are."""
+    if not len(events):
+        return np.full(len(lo), -1, np.int64), np.zeros(len(lo), np.int64)
     first = np.searchsorted(events, lo, side="left")
-    after = np.searchsorted(events, hi, side="right")
-    count = (after - first).astype(np.int64)
-    ev = np.where(count > 0, events[np.minimum(first, max(len(events) - 1, 0))], -1)
-    return (ev if len(events) else np.full(len(lo), -1, np.int64)), count
+    count = (np.searchsorted(events, hi, side="right") - first).astype(np.int64)
+    return np.where(count > 0, events[np.minimum(first, len(events) - 1)], -1), count
 
 
 def _pitch_deg(rotation: F64, forward: F64) -> F64:
@@ -255,9 +255,9 @@ def spatial_parameters(
     )
     out["gait_speed_mps"] = out["stride_length_m"] / stride_s
     # the foot flat: means over the stance before the stride
-    csum = np.concatenate(
-        [np.zeros((1, 3)), np.cumsum(np.stack([pitch, heel[:, 2], toe[:, 2]], 1), 0)]
-    )
+    # (NaN before the first rest, where nothing anchors the trajectory: kept out of the sums)
+    flat_vals = np.nan_to_num(np.stack([pitch, heel[:, 2], toe[:, 2]], 1))
+    csum = np.concatenate([np.zeros((1, 3)), np.cumsum(flat_vals, 0)])
     flat = (csum[starts + 1] - csum[flat_first[:-1]]) / (starts + 1 - flat_first[:-1])[:, None]
     p0, heel0, toe0 = flat[:, 0], flat[:, 1], flat[:, 2]
     out["strike_angle_deg"] = np.where(hs >= 0, pitch[np.maximum(hs, 0)] - p0, np.nan)

@@ -7,8 +7,10 @@ with the Rauch–Tung–Striebel smoother over the whole walk as in gaitmap's ``
 (Küderle et al.; after Rampp et al. 2015 and Skog et al.). The state is the nominal
 orientation ``R`` (sensor → world), velocity ``v`` and position ``p``; the filter tracks
 the error ``δx = (δp, δv, δθ)`` (9 values; ``δθ`` a small rotation in the world frame,
-``R_true = (I + [δθ]×) R``). Every sample: ``R ← R · exp([ω dt]×)``,
-``v ← v + (R a − g) dt``, ``p ← p + v dt``; ``P ← F P Fᵀ + Q``. At rest (a zero-velocity
+``R_true = (I + [δθ]×) R``). Every sample: ``v ← v + (R exp([ω dt/2]×) a − g) dt`` (the
+specific force turned to the middle of the interval: at 700 °/s in swing, turning it with
+the rotation at the interval's start put stride lengths 1 cm shorter on gaitmap-example),
+``R ← R · exp([ω dt]×)``, ``p ← p + v dt``; ``P ← F P Fᵀ + Q``. At rest (a zero-velocity
 sample from :mod:`edge.strides.zupt`) the measurement ``v = 0`` corrects all nine (through
 ``F``'s coupling of attitude into velocity, the pitch and roll too; heading is not
 observable and drifts freely, which stride parameters do not need). The smoother then
@@ -215,8 +217,8 @@ class ZuptFilter:
         """
         dt = self.dt
         r = self.rotation
-        aw = r @ acc
         wx, wy, wz = gyr.tolist()
+        aw = r @ (_rotation(0.5 * wx * dt, 0.5 * wy * dt, 0.5 * wz * dt) @ acc)
         r = r @ _rotation(wx * dt, wy * dt, wz * dt)
         lin = aw - _G
         self.position = self.position + self.velocity * dt + (0.5 * dt * dt) * lin

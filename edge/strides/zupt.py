@@ -1,4 +1,4 @@
-"""Zero-velocity (foot flat) detection and mid-stance points, from the foot IMU alone.
+"""Zero-velocity (foot flat) detection and the stances it makes, from the foot IMU alone.
 
 The detector is the angular-rate energy detector of Skog et al. (2010, "Zero-velocity
 detection — an algorithm evaluation", IEEE TBME 57(11)), the ``ARE`` variant: a sample is
@@ -23,10 +23,18 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GRAVITY_MPS2", "MIN_MOVE_S", "mid_stances", "rest_runs", "stance_mask"]
+__all__ = ["GRAVITY_MPS2", "MIN_MOVE_S", "rest_runs", "settled", "stance_mask"]
 
 #: Standard gravity [m/s²].
 GRAVITY_MPS2 = 9.80665
+
+#: The detector's defaults (module docstring): window [s], loose and strict angular-rate
+#: thresholds [rad/s], tolerance of ``|a|`` around g [m/s²], shortest rest [s].
+WINDOW_S = 0.05
+LOOSE_RADPS = 0.9
+STRICT_RADPS = 0.3
+ACC_TOL_MPS2 = 2.5
+MIN_REST_S = 0.03
 
 #: Two rests less than this apart [s] are one stance (a twitch of the foot, not a step):
 #: a walking stride moves for 0.5–1 s between its rests.
@@ -43,15 +51,47 @@ def _moving_mean(x: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float
     return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
 
 
+def _loose(
+    x: npt.NDArray[np.float64], width: int, gyr_threshold: float, acc_tol: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Mean ``|ω|²`` over the window, (n,), and the loose detector's mask, (n,)."""
+    gyr_energy = _moving_mean(np.einsum("ij,ij->i", x[:, 3:], x[:, 3:]), width)
+    acc_dev = _moving_mean(np.abs(np.linalg.norm(x[:, :3], axis=1) - GRAVITY_MPS2), width)
+    return gyr_energy, (gyr_energy < gyr_threshold**2) & (acc_dev < acc_tol)
+
+
+def settled(imu: npt.ArrayLike, rate_hz: float) -> int:
+    """How many leading samples of a stream so far have a :func:`stance_mask` flag (with
+    its default settings) that later samples cannot change: the live loop feeds its
+    filter only those.
+
+    Not the last half window (its moving means are not complete), and not a rest still
+    going on at the end that is shorter than ``MIN_REST_S`` or has no sample under the
+    strict threshold yet (whether it counts, and where its quietest part lies, is not
+    known until it ends).
+    """
+    x = np.asarray(imu, dtype=np.float64)
+    n = len(x)
+    width = max(1, round(WINDOW_S * rate_hz))
+    end = max(0, n - width // 2 - 1)
+    gyr_energy, loose = _loose(x, width, LOOSE_RADPS, ACC_TOL_MPS2)
+    if n and loose[-1]:
+        start = n - int(np.argmin(loose[::-1])) if not loose.all() else 0
+        short = n - start < max(1, round(MIN_REST_S * rate_hz))
+        if short or not (gyr_energy[start:end] < STRICT_RADPS**2).any():
+            end = min(end, start)
+    return end
+
+
 def stance_mask(
     imu: npt.ArrayLike,
     rate_hz: float,
     *,
-    window_s: float = 0.05,
-    gyr_threshold_radps: float = 0.9,
-    strict_threshold_radps: float = 0.3,
-    acc_tol_mps2: float = 2.5,
-    min_rest_s: float = 0.03,
+    window_s: float = WINDOW_S,
+    gyr_threshold_radps: float = LOOSE_RADPS,
+    strict_threshold_radps: float = STRICT_RADPS,
+    acc_tol_mps2: float = ACC_TOL_MPS2,
+    min_rest_s: float = MIN_REST_S,
 ) -> npt.NDArray[np.bool_]:
     """Where the foot rests on the ground (zero velocity).
 
@@ -76,9 +116,7 @@ def stance_mask(
     """
     x = np.asarray(imu, dtype=np.float64)
     width = max(1, round(window_s * rate_hz))
-    gyr_energy = _moving_mean(np.einsum("ij,ij->i", x[:, 3:], x[:, 3:]), width)
-    acc_dev = _moving_mean(np.abs(np.linalg.norm(x[:, :3], axis=1) - GRAVITY_MPS2), width)
-    rest = (gyr_energy < gyr_threshold_radps**2) & (acc_dev < acc_tol_mps2)
+    gyr_energy, rest = _loose(x, width, gyr_threshold_radps, acc_tol_mps2)
     # drop rests shorter than min_rest_s
     edges = np.flatnonzero(np.diff(np.concatenate([[0], rest.astype(np.int8), [0]])))
     starts, ends = edges[::2], edges[1::2]
@@ -95,27 +133,6 @@ def stance_mask(
             lo = min(max(s, m - keep // 2), e - keep)
             out[lo : lo + keep] = True
     return out
-
-
-def mid_stances(rest: npt.NDArray[np.bool_], gyr: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """One mid-stance sample per rest: where ``|ω|`` is least inside it.
-
-    Parameters
-    ----------
-    rest : ndarray, shape (n,), bool
-        :func:`stance_mask`.
-    gyr : array_like, shape (n, 3)
-        Angular rate [rad/s].
-
-    Returns
-    -------
-    ndarray, shape (k,), int64
-        Sample indices, increasing; strides run from one to the next.
-    """
-    w = np.linalg.norm(np.asarray(gyr, dtype=np.float64), axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], rest.astype(np.int8), [0]])))
-    out = [s + int(np.argmin(w[s:e])) for s, e in zip(edges[::2], edges[1::2], strict=True)]
-    return np.asarray(out, dtype=np.int64)
 
 
 def rest_runs(

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from edge.cli import main
+from edge.store import TrialStore
 from firmware_bridge.sim.insole import InsoleSimulator
 from firmware_bridge.transports.capture import CaptureWriter
 from tests.conftest import capture_of
@@ -136,7 +137,15 @@ def test_export_writes_every_sample_with_units(tmp_path, walk_left, walk_right, 
     assert all(float(e["t_at_s"]) <= float(e["t_reported_s"]) + 1e-6 for e in events)
     meta = json.loads((out / "trial-1.json").read_text())
     assert meta["status"] == "complete" and set(meta["devices"]) == {"L", "R"}
+    with (out / "trial-1-strides.csv").open() as f:
+        strides = list(csv.DictReader(f))
+    assert {r["side"] for r in strides} == {"L", "R"} and len(strides) >= 16
+    assert 1.0 < float(strides[3]["stride_length_m"]) < 1.5
+    assert meta["strides"]["source"] == "offline"
+    assert meta["strides"]["summary"]["L"]["stride_length_m"]["n"] >= 5
     import pyarrow.parquet as pq
+
+    assert pq.read_table(out / "trial-1-strides.parquet").num_rows == len(strides)
 
     table = pq.read_table(out / "trial-1-samples.parquet")
     assert table.num_rows == len(rows)
@@ -192,3 +201,81 @@ async def test_scan_identifies_an_insole_on_a_port(walk_left, capsys) -> None:
         streaming.cancel()
     out = capsys.readouterr().out
     assert f"serial://{pty.port}" in out and "L shoe: id" in out and "100 Hz" in out
+
+
+def test_strides_of_a_stored_trial_as_text_json_and_csv(
+    tmp_path, walk_left, walk_right, capsys
+) -> None:
+    import csv
+    import json
+
+    urls = [capture_of(tmp_path / f"{r.side}.gecap", r) for r in (walk_left, walk_right)]
+    db = tmp_path / "trials.db"
+    assert main(["run", "--left", urls[0], "--right", urls[1], "--db", str(db),
+                 "--shoe-size", "EU 44"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["strides", "1", "--db", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert "strides (smoothed): L: " in text and "stride_length_m" in text and "SI %" in text
+    assert main(["trials", "1", "--db", str(db)]) == 0
+    assert "cadence_spm" in capsys.readouterr().out  # the summary is in the trial's page
+    assert main(["strides", "1", "--db", str(db), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (trial,) = doc["trials"]
+    summary = trial["summary"]
+    assert 90 < summary["L"]["cadence_spm"]["mean"] < 130  # the bundled walk, ~105 steps/min
+    assert 1.0 < summary["R"]["stride_length_m"]["mean"] < 1.5
+    assert all(r["side"] in ("L", "R") for r in trial["strides"])
+    csv_path = tmp_path / "strides.csv"
+    assert main(["strides", "1", "--db", str(db), "--csv", str(csv_path)]) == 0
+    with csv_path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(trial["strides"]) and rows[0]["trial"] == "1"
+    with TrialStore(db, read_only=True) as store:  # the shoe size reached the geometry
+        toe = store.strides(1).geometry["toe_m"][0] - store.strides(1).geometry["heel_m"][0]
+    assert toe == pytest.approx((44 * 2 / 3 - 1.5) / 100)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["strides"], "give a stored TRIAL id, or --data DIR"),
+        (["strides", "1", "--data", "x"], "give a stored TRIAL id, or --data DIR"),
+        (["strides", "1", "--trial", "1-1", "--db", "x.db"], "--trial goes with --data"),
+        (["strides", "1", "--db", "/nonexistent.db"], "no trial store there"),
+        (["strides", "--data", "/nonexistent"], "is not a folder"),
+    ],
+)
+def test_strides_bad_input_is_one_line(argv, message, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_strides_of_an_unknown_trial_or_an_old_store(tmp_path, capsys) -> None:
+    """Trial 9 is not there: one line. A trial from before strides is measured on request."""
+    import sqlite3
+
+    from edge.store.schema import MIGRATIONS
+
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO trials (start_unix_s, status) VALUES (1.0, 'complete')")
+    conn.close()
+    assert main(["strides", "9", "--db", str(db)]) == 2
+    assert "no trial 9" in capsys.readouterr().err
+    assert main(["strides", "1", "--db", str(db)]) == 0  # upgraded, measured: no samples
+    captured = capsys.readouterr()
+    assert "no strides" in captured.out and "measured now and stored" in captured.err
+
+
+def test_strides_of_a_data_folder(ipol_dir, capsys) -> None:
+    import json
+
+    assert main(["strides", "--data", str(ipol_dir), "--trial", "1-1", "--json"]) == 0
+    (trial,) = json.loads(capsys.readouterr().out)["trials"]
+    assert trial["trial"] == "1-1"
+    assert 1.0 < trial["summary"]["L"]["stride_length_m"]["mean"] < 1.6

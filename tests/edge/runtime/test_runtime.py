@@ -94,6 +94,26 @@ async def test_two_shoes_are_recorded_whole(
     assert 0.8 < summary.shoes["L"].stride_time_s < 1.6
 
 
+async def test_strides_live_then_smoothed_when_the_trial_ends(
+    tmp_path: Path, walk_left: Recording, walk_right: Recording
+) -> None:
+    """The live pass fills the status; the stored strides are the offline pass's."""
+    store, rec, tid = await _record(tmp_path, walk_left, walk_right)
+    with store:
+        rows = store.strides(tid)
+        assert rows.source == "offline"
+        c = rows.columns
+        steady = c["steady"]
+        for side in "LR":
+            mine = steady & (c["side"] == side)
+            assert mine.sum() >= 5  # the bundled 14 s: ~10 strides a foot, the edges not steady
+            assert 1.0 < np.median(c["stride_length_m"][mine]) < 1.5  # a walk of ~1.1 m/s
+            assert 0.9 < np.median(c["stride_time_s"][mine]) < 1.4
+            last = rec.shoes[side].stats.last_stride
+            assert last is not None and last["side"] == side
+        assert " m/s " in rec.status_line()
+
+
 async def test_faults_end_with_gaps_accounted(
     tmp_path: Path, walk_left: Recording, walk_right: Recording
 ) -> None:

@@ -182,7 +182,7 @@ def test_schema_version_newer_refused_and_reopen(tmp_path: Path) -> None:
         tid = store.start_trial(TrialInfo(subject="P01"))
         store.finish_trial(tid, "stopped")
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()

@@ -362,3 +362,47 @@ def test_ipol_strides_match_the_checked_events(ipol_dir: Path) -> None:
     assert 0.9 < np.nanmedian(c["gait_speed_mps"][steady]) < 1.6
     assert 55 < np.nanmedian(c["stance_pct"][steady]) < 65
     assert np.isfinite(c["double_support_pct"][steady]).all()
+
+
+# ---------------------------------------------------------------------------- live
+
+
+def test_live_strides_close_once_each_with_the_offline_answers(left: dict[str, np.ndarray]) -> None:
+    from edge.strides.live import LiveStrides
+
+    live = LiveStrides()
+    live.device("L", RATE)
+    imu = left["imu"]
+    n = len(imu)
+    events = sorted(
+        [(int(h), "HS") for h in left["heel_strikes"]] + [(int(t), "TO") for t in left["toe_offs"]]
+    )
+    rows = []
+    for a in range(0, n, 10):  # packets of 10 samples, a poll every second
+        b = min(n, a + 10)
+        live.samples("L", np.arange(a, b), 1000.0 + np.arange(a, b) / RATE, imu[a:b])
+        for c, kind in events:
+            if a <= c + 5 < b:  # the model reports an event a few samples late
+                live.event("L", kind, c)
+        if b % round(RATE) == 0 or b == n:
+            rows += live.poll()
+    assert [r["counter_end"] for r in rows] == sorted({r["counter_end"] for r in rows})
+    assert len(rows) == 6
+    np.testing.assert_allclose([r["stride_length_m"] for r in rows], STRIDE_M, atol=0.01)
+    np.testing.assert_allclose([r["strike_angle_deg"] for r in rows], STRIKE_DEG, atol=0.5)
+    assert live.status()["L"] is rows[-1]
+    assert all(r["bout_edge"] is False for r in rows)
+
+
+def test_live_strides_start_over_after_a_device_restart(left: dict[str, np.ndarray]) -> None:
+    from edge.strides.live import LiveStrides
+
+    live = LiveStrides()
+    live.device("L", RATE)
+    imu = left["imu"]
+    live.samples("L", np.arange(600), np.arange(600) / RATE, imu[:600])
+    first = live.poll()
+    live.samples("L", np.arange(600), 10 + np.arange(600) / RATE, imu[:600])  # counter again
+    again = live.poll()
+    assert first  # the same strides, reported again: the restarted shoe's are new ones
+    assert [r["counter_end"] for r in again] == [r["counter_end"] for r in first]
