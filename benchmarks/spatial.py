@@ -110,6 +110,12 @@ def _foot_passes(
     return out
 
 
+def _error_sd(values: list[float]) -> float:
+    """SD (n − 1) of ``value − 10 m`` over the finite values: the spread to compare."""
+    e = np.array([v for v in values if v is not None and np.isfinite(v)]) - 10.0
+    return float(e.std(ddof=1)) if len(e) > 1 else math.nan
+
+
 def run_passes(data_dir: Path) -> dict[str, Any]:
     """Section (1): scores of every pass of every trial and foot in ``data_dir``."""
     passes = ipol_passes(data_dir)
@@ -139,6 +145,8 @@ def run_passes(data_dir: Path) -> dict[str, Any]:
     stride_sum = pass_figures(
         [r["stride_sum_m"] for r in rows], [r["speed_mps"] for r in rows], subjects
     )
+    distance["distance_error_m_sd"] = _error_sd([r["distance_m"] for r in rows])
+    stride_sum["distance_error_m_sd"] = _error_sd([r["stride_sum_m"] for r in rows])
     return {
         "n_trials": len(feet),
         "seconds_per_trial": seconds / max(len(feet), 1),
@@ -261,9 +269,14 @@ def run_temporal(data_dir: Path, cv_dir: Path = CV_DIR) -> dict[str, Any]:
 
 
 def _gaitmap() -> dict[str, Any] | None:
+    """gaitmap's figures, with the spread of its pass errors added from its per-pass rows."""
     if not GAITMAP_JSON.is_file():
         return None
-    return json.loads(GAITMAP_JSON.read_text())
+    gm = json.loads(GAITMAP_JSON.read_text())
+    rows = gm["ipol"]["passes"]
+    for key, col in (("zupt_distance", "distance_m"), ("stride_sum", "stride_sum_m")):
+        gm["ipol"][key]["distance_error_m_sd"] = _error_sd([r.get(col) for r in rows])
+    return gm
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         result["details"] = {
             "passes_per_subject_mae_m": d["per_subject"],
+            "passes_distance_error_m_sd": d["distance_error_m_sd"],
             "passes_stride_sum": {k: v for k, v in passes["stride_sum"].items()},
             "seconds_per_trial": passes["seconds_per_trial"],
             "mocap": mocap,
@@ -357,6 +371,7 @@ def _print_table(
             ("distance_error_m_mean", "mean error", 1, " m"),
             ("distance_error_m_mae", "MAE", 1, " m"),
             ("distance_error_pct_mae", "MAE", 1, " %"),
+            ("distance_error_m_sd", "SD of the error", 1, " m"),
             ("speed_mps_mean", "speed", 1, " m/s"),
         ):
             digits = 0 if key == "n_passes" else 2

@@ -12,6 +12,8 @@ from pathlib import Path
 from edge.events import median_stride_s
 from edge.runtime.replay import segment_starts
 from edge.store import TrialStore
+from edge.strides.analysis import summarise
+from edge.strides.stored import stored_table
 
 __all__ = ["ShoeSummary", "TrialSummary", "summarize"]
 
@@ -32,6 +34,10 @@ class ShoeSummary:
         Gait events stored.
     stride_time_s : float
         Median time between heel strikes [s]; NaN with fewer than two.
+    steady_strides : int
+        Strides of steady walking measured (:mod:`edge.strides`; 0 before they are).
+    stride_length_m, gait_speed_mps : float
+        Their mean stride length [m] and gait speed [m/s]; NaN without any.
     """
 
     side: str
@@ -42,6 +48,9 @@ class ShoeSummary:
     heel_strikes: int
     toe_offs: int
     stride_time_s: float
+    steady_strides: int = 0
+    stride_length_m: float = math.nan
+    gait_speed_mps: float = math.nan
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,6 +76,11 @@ class TrialSummary:
                 f"{s.resets} model resets; {s.heel_strikes} heel strikes, {s.toe_offs} "
                 f"toe-offs; median stride {stride:.2f} s ({cadence})"
             )
+            if s.steady_strides:
+                lines.append(
+                    f"     {s.steady_strides} steady strides: {s.stride_length_m:.2f} m, "
+                    f"{s.gait_speed_mps:.2f} m/s (gaitedge strides {self.trial_id} for all)"
+                )
         return "\n".join(lines)
 
 
@@ -78,6 +92,8 @@ def summarize(store: TrialStore, trial_id: int) -> TrialSummary:
     """
     trial = store.trial(trial_id)
     events, gaps = store.events(trial_id), store.gaps(trial_id)
+    table = stored_table(store, trial_id)
+    strides = summarise(table) if table is not None else {}
     shoes: dict[str, ShoeSummary] = {}
     for side in ("L", "R"):
         counter = store.samples(trial_id, side).counter
@@ -95,4 +111,11 @@ def summarize(store: TrialStore, trial_id: int) -> TrialSummary:
             toe_offs=sum(1 for e in events if e.side == side and e.kind == "TO"),
             stride_time_s=median_stride_s(hs, rate_hz),
         )  # fmt: skip
+        if side in strides:  # the steady strides' figures (edge.strides)
+            st = strides[side]
+            shoes[side] = dataclasses.replace(
+                shoes[side], steady_strides=st["stride_length_m"]["n"],
+                stride_length_m=st["stride_length_m"]["mean"],
+                gait_speed_mps=st["gait_speed_mps"]["mean"],
+            )  # fmt: skip
     return TrialSummary(trial_id, trial.status, trial.subject, trial.shoe, store.path, shoes)

@@ -279,3 +279,19 @@ def test_strides_of_a_data_folder(ipol_dir, capsys) -> None:
     (trial,) = json.loads(capsys.readouterr().out)["trials"]
     assert trial["trial"] == "1-1"
     assert 1.0 < trial["summary"]["L"]["stride_length_m"]["mean"] < 1.6
+
+
+def test_strides_of_a_plain_format_folder(tmp_path, walk_left, walk_right, capsys) -> None:
+    """The plain per-trial format (what a lab writes from its own data) with its events."""
+    import json
+
+    from edge.training.data import save_trial, trial_from_recording
+
+    for rec in (walk_left, walk_right):
+        save_trial(tmp_path / f"walk-{rec.side}.npz", trial_from_recording(rec))
+    assert main(["strides", "--data", str(tmp_path), "--json"]) == 0
+    (trial,) = json.loads(capsys.readouterr().out)["trials"]
+    summary = trial["summary"]
+    assert {"L", "R"} <= set(summary)
+    assert 1.0 < summary["L"]["stride_length_m"]["mean"] < 1.5
+    assert 0.9 < summary["R"]["stride_time_s"]["mean"] < 1.4  # from the recording's events

@@ -406,3 +406,29 @@ def test_live_strides_start_over_after_a_device_restart(left: dict[str, np.ndarr
     again = live.poll()
     assert first  # the same strides, reported again: the restarted shoe's are new ones
     assert [r["counter_end"] for r in again] == [r["counter_end"] for r in first]
+
+
+def test_live_strides_carry_pressure(left: dict[str, np.ndarray]) -> None:
+    from edge.strides.live import LiveStrides
+
+    n = len(left["imu"])
+    p = np.full((n, 2), np.nan)
+    for h, t in zip(left["heel_strikes"][:-1], left["toe_offs"][1:], strict=True):
+        p[h : t + 1] = [150.0, 250.0]
+    live = LiveStrides()
+    live.device("L", RATE, n_pressure=2)
+    events = sorted(
+        [(int(h), "HS") for h in left["heel_strikes"]] + [(int(t), "TO") for t in left["toe_offs"]]
+    )
+    rows = []
+    for a in range(0, n, 20):
+        b = min(n, a + 20)
+        live.samples("L", np.arange(a, b), np.arange(a, b) / RATE, left["imu"][a:b], p[a:b])
+        for c, kind in events:
+            if a <= c < b:
+                live.event("L", kind, c)
+        rows += live.poll()
+    with_p = [r for r in rows if np.isfinite(r["peak_pressure_kpa"])]
+    assert len(with_p) >= 4
+    assert all(r["peak_pressure_kpa"] == 250.0 for r in with_p)
+    assert all(r["stance_impulse_kpa_s"] > 0 for r in with_p)
