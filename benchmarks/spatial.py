@@ -60,6 +60,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _reference import (
+    REFERENCE_FIGURES,
     error_stats,
     ipol_passes,
     load_gaitmap_example,
@@ -162,14 +163,7 @@ def run_mocap(folder: Path) -> dict[str, Any]:
     ref = mocap_reference(folder)
     measured: dict[str, list[np.ndarray]] = {}
     reference: dict[str, list[np.ndarray]] = {}
-    figures = (
-        "stride_length_m",
-        "strike_angle_deg",
-        "toe_off_angle_deg",
-        "max_toe_clearance_m",
-        "min_toe_clearance_m",
-        "max_heel_clearance_m",
-    )
+    figures = REFERENCE_FIGURES
     seconds = 0.0
     for side in ("L", "R"):
         imu, rate, st = data[side]["imu"], data[side]["rate_hz"], data[side]["strides"]

@@ -156,6 +156,7 @@ def _strides_meta(store: TrialStore, trial_id: int) -> dict[str, Any] | None:
     """How the trial's strides were computed, and their summary (None if never measured)."""
     from edge.strides.analysis import summarise
     from edge.strides.stored import stored_table
+    from edge.strides.text import json_ready
 
     rows = store.strides(trial_id)
     table = stored_table(store, trial_id)
@@ -165,17 +166,8 @@ def _strides_meta(store: TrialStore, trial_id: int) -> dict[str, Any] | None:
         "source": rows.source,
         "dropped": rows.dropped,
         "geometry": rows.geometry,
-        "summary": _finite(summarise(table)),
+        "summary": json_ready(summarise(table)),
     }
-
-
-def _finite(x: Any) -> Any:
-    """NaN → None, recursively (JSON has no NaN)."""
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, float) and x != x:
-        return None
-    return x
 
 
 def export_trial(

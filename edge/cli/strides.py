@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,8 +53,10 @@ async def strides(args: argparse.Namespace) -> int:
         print(args.csv)
         return 0
     if args.json:
+        from edge.strides.text import json_ready
+
         doc = [
-            {"trial": name, "strides": _plain(t.rows()), "summary": _plain(summarise(t))}
+            {"trial": name, "strides": json_ready(t.rows()), "summary": json_ready(summarise(t))}
             for name, t in results
         ]
         json.dump({"trials": doc}, sys.stdout, indent=1)
@@ -92,17 +93,6 @@ def _from_data(args: argparse.Namespace) -> list[tuple[str, Any]]:
     geometry = FootGeometry.from_shoe_size(42.0, args.mounting)
     feet = load_feet(args.data, trials=args.trial)
     return [(name, trial_strides(recs, geometry=geometry)) for (_, name), recs in feet.items()]
-
-
-def _plain(x: Any) -> Any:
-    """JSON-ready: NaN → None, NumPy scalars → Python."""
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _write_csv(path: Path, results: list[tuple[str, Any]]) -> None:

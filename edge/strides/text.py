@@ -1,4 +1,5 @@
-"""Stride tables and summaries as text for people (the CLI's ``strides`` and ``trials N``)."""
+"""Stride tables and summaries as text for people (the CLI's ``strides`` and ``trials N``),
+and as JSON-ready values for programs (``--json``, the export's metadata)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from edge.strides.analysis import FLOAT_COLUMNS, StrideTable
 
-__all__ = ["summary_lines", "table_lines"]
+__all__ = ["json_ready", "summary_lines", "table_lines"]
 
 #: The columns of the per-stride text table: (column, header, scale, digits).
 _TABLE = (
@@ -83,3 +84,17 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         tail = (f"{sym:8.1f}" if math.isfinite(sym) else f"{'—':>8}") if si else ""
         lines.append(f"{col:<26}" + "".join(cells) + tail)
     return lines
+
+
+def json_ready(x: Any) -> Any:
+    """``x`` with NaN and ±inf as None and NumPy scalars as Python's, recursively (dicts,
+    lists, tuples): JSON has no NaN."""
+    if isinstance(x, dict):
+        return {k: json_ready(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_ready(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
