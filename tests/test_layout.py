@@ -115,7 +115,10 @@ def test_the_runtime_imports_only_model_events_clock_store_and_the_wire() -> Non
 
 
 def test_the_online_side_never_imports_training_cli_or_sim() -> None:
-    offline = ("edge.training", "edge.cli", "firmware_bridge.sim", "edge.export", "edge.config")
+    offline = (
+        "edge.training", "edge.cli", "firmware_bridge.sim", "edge.export", "edge.config",
+        "edge.compare",
+    )  # fmt: skip
 
     def rule(m: str, t: str) -> bool:
         below_runtime = _inside(m, ONLINE) and not _inside(m, "edge.runtime")

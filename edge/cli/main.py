@@ -7,6 +7,7 @@ need when they run (so ``gaitedge run`` loads neither training code nor the simu
 - :mod:`.link`: ``listen``, ``scan`` (links and devices, without the model).
 - :mod:`.trials`: ``run``, ``trials``, ``replay``, ``export`` (recording, the store).
 - :mod:`.strides`: ``strides`` (every stride measured, a stored trial or a data folder).
+- :mod:`.compare`: ``compare`` (shoe B against shoe A, paired over subjects).
 - :mod:`.models`: ``train``, ``evaluate`` (offline).
 """
 
@@ -19,7 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from edge.cli import link, models, simulate, strides, trials
+from edge.cli import compare, link, models, simulate, strides, trials
 from firmware_bridge.errors import GaitedgeError
 
 log = logging.getLogger("gaitedge")
@@ -39,6 +40,7 @@ examples:
   gaitedge export 3 --db /data/trials.db --out exports/ --format csv,parquet
   gaitedge strides 3 --db /data/trials.db      every stride of trial 3, and its summary
   gaitedge strides --data ../shared/data/ipol-gait --trial 1-1 --json
+  gaitedge compare --shoes A B --db /data/trials.db    does shoe B change how people walk?
   gaitedge train ../shared/data/ipol-gait --out models/my-model --folds 7
   gaitedge evaluate models/gait-phase MY_DATA_DIR
 
@@ -83,6 +85,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug logs")
     sub = p.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    for group in (simulate, link, trials, strides, models):
+    for group in (simulate, link, trials, strides, compare, models):
         group.add_commands(sub)
     return p
