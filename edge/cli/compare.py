@@ -28,6 +28,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--since", metavar="DATE", help="only trials from this day on (2026-11-30)")
     p.add_argument("--until", metavar="DATE", help="only trials up to this day")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="also write report.html (self-contained), its figures and "
+                   "comparison.json there, with the gait-cycle curves (SPM)")  # fmt: skip
     p.set_defaults(func=compare)
 
 
@@ -41,13 +44,24 @@ async def compare(args: argparse.Namespace) -> int:
     with reading_store(args.db) as store:
         trials, skipped = select_trials(
             store, shoes=[a, b], subjects=args.subject, condition=args.condition,
-            since=args.since, until=args.until,
+            since=args.since, until=args.until, curves=args.report is not None,
         )  # fmt: skip
-    if not trials:
-        raise GaitedgeError(
-            f"no measured trial of shoe {a} or {b} in {args.db} matches; see gaitedge trials"
-        )
-    result = paired(trials, a, b)
+        if not trials:
+            raise GaitedgeError(
+                f"no measured trial of shoe {a} or {b} in {args.db} matches; see gaitedge trials"
+            )
+        result = paired(trials, a, b)
+        if args.report is not None:
+            from edge.compare.design import trial_quality
+            from edge.compare.report import TrialQuality, write_report
+
+            quality = [TrialQuality(**trial_quality(store, t)) for t in trials]
+            command = "gaitedge " + " ".join(sys.argv[1:]) if sys.argv[1:] else "gaitedge compare"
+            try:
+                page = write_report(result, trials, quality, args.report, command=command)
+            except OSError as e:
+                raise GaitedgeError(f"cannot write the report in {args.report}: {e}") from None
+            print(page, file=sys.stderr)
     if args.json:
         doc = {"comparison": result.as_dict(), "trials_skipped": skipped}
         json.dump(json_ready(doc), sys.stdout, indent=1)

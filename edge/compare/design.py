@@ -13,14 +13,22 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from edge.store import TrialStore
 from edge.strides.analysis import FLOAT_COLUMNS, StrideTable
-from edge.strides.stored import stored_table
+from edge.strides.stored import stored_table, trial_curves
 
-__all__ = ["StudyTrial", "select_trials", "subject_means", "trial_means"]
+__all__ = [
+    "StudyTrial",
+    "select_trials",
+    "subject_curves",
+    "subject_means",
+    "trial_means",
+    "trial_quality",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,8 +67,10 @@ def select_trials(
     condition: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    curves: bool = False,
 ) -> tuple[list[StudyTrial], list[str]]:
-    """The finished trials of a store that match, with their strides.
+    """The finished trials of a store that match, with their strides (``curves``: measured
+    again with their gait-cycle curves, :func:`~edge.strides.stored.trial_curves`).
 
     Returns
     -------
@@ -93,6 +103,16 @@ def select_trials(
         if table is None:
             skipped.append(f"trial {rec.id}: strides never measured (gaitedge strides {rec.id})")
             continue
+        if curves and len(table):
+            again = trial_curves(store, rec.id)
+            if len(again) == len(table):  # the same strides, with their curves
+                table = again
+            else:
+                skipped.append(
+                    f"trial {rec.id}: no gait-cycle curves (its samples give {len(again)} "
+                    f"strides, the store holds {len(table)}; gaitedge replay {rec.id} measures "
+                    "it again)"
+                )
         out.append(
             StudyTrial(str(rec.id), rec.subject, rec.shoe, rec.condition, rec.start_unix_s, table)
         )
@@ -128,3 +148,40 @@ def subject_means(
             v = v[np.isfinite(v)]
             out[key][p] = float(v.mean()) if len(v) else math.nan
     return out
+
+
+def subject_curves(
+    trials: Sequence[StudyTrial],
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """``(subject, shoe)`` → curve name → the mean gait-cycle curve, (m,): over each
+    trial's steady strides with a whole cycle, then over the trials. Trials without curves
+    (:attr:`StrideTable.curves` empty) do not count."""
+    per: dict[tuple[str, str], dict[str, list[np.ndarray]]] = {}
+    for t in trials:
+        steady = t.strides.columns["steady"]
+        for name, rows in t.strides.curves.items():
+            x = rows[steady]
+            x = x[np.isfinite(x).all(axis=1)]
+            if len(x):
+                per.setdefault((t.subject, t.shoe), {}).setdefault(name, []).append(x.mean(0))
+    return {k: {n: np.mean(v, axis=0) for n, v in c.items()} for k, c in per.items()}
+
+
+def trial_quality(store: TrialStore, trial: StudyTrial) -> dict[str, Any]:
+    """A trial's data quality and provenance: lost % of samples (both shoes), gaps,
+    strides (all, steady, left out), the model and gaitedge that recorded it
+    (:class:`edge.compare.report.TrialQuality`'s fields)."""
+    rec = store.trial(int(trial.trial))
+    gaps = store.gaps(rec.id)
+    lost = sum(g.n_lost for g in gaps)
+    received = sum(len(store.samples(rec.id, side).counter) for side in rec.devices)
+    return {
+        "trial": trial.trial, "subject": trial.subject, "shoe": trial.shoe,
+        "status": rec.status,
+        "lost_pct": 100.0 * lost / (lost + received) if lost + received else math.nan,
+        "gaps": sum(1 for g in gaps if g.n_lost), "strides": len(trial.strides),
+        "steady": int(trial.strides.columns["steady"].sum()),
+        "dropped": sum(trial.strides.dropped.values()),
+        "model": rec.model_name, "model_sha256": rec.model_sha256,
+        "gaitedge_version": rec.gaitedge_version,
+    }  # fmt: skip

@@ -36,7 +36,8 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from edge.compare.design import StudyTrial, subject_means, trial_means
+from edge.compare.design import StudyTrial, subject_curves, subject_means, trial_means
+from edge.compare.spm import CurveResult, paired_spm
 from edge.strides.analysis import FLOAT_COLUMNS
 
 __all__ = ["ALPHA", "MIN_SUBJECTS", "Comparison", "ParameterResult", "compare", "icc_3_1"]
@@ -89,6 +90,9 @@ class Comparison:
     n_strides : dict of str to int
         Steady strides used per shoe.
     results : list of ParameterResult
+    curves : dict of str to CurveResult
+        Per gait-cycle curve, where along the cycle the shoes differ
+        (:func:`~edge.compare.spm.paired_spm`); empty when the trials carry no curves.
     """
 
     shoe_a: str
@@ -99,6 +103,7 @@ class Comparison:
     n_trials: dict[str, int]
     n_strides: dict[str, int]
     results: list[ParameterResult]
+    curves: dict[str, CurveResult] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (JSON-ready after NaN → None)."""
@@ -223,4 +228,15 @@ def compare(
                 within_noise=within,
             )
         )
-    return Comparison(shoe_a, shoe_b, both, left_out, notes, n_trials, n_strides, results)
+    curves: dict[str, CurveResult] = {}
+    mean_curves = subject_curves(used)
+    names = sorted({n for c in mean_curves.values() for n in c})
+    for name in names:
+        pairs = [
+            (mean_curves[(s, shoe_a)][name], mean_curves[(s, shoe_b)][name])
+            for s in both
+            if name in mean_curves.get((s, shoe_a), {}) and name in mean_curves.get((s, shoe_b), {})
+        ]
+        if pairs:
+            curves[name] = paired_spm([p[0] for p in pairs], [p[1] for p in pairs], alpha=ALPHA)
+    return Comparison(shoe_a, shoe_b, both, left_out, notes, n_trials, n_strides, results, curves)

@@ -52,11 +52,19 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.strides.geometry import FootGeometry
-from edge.strides.spatial import SPATIAL_COLUMNS, spatial_parameters
+from edge.strides.spatial import (
+    SPATIAL_COLUMNS,
+    FootAxes,
+    foot_axes,
+    pitch_deg,
+    spatial_parameters,
+)
 from edge.strides.trajectory import Trajectory, smoothed_trajectory
 from edge.strides.zupt import rest_runs, stance_mask
 
 __all__ = [
+    "CURVES",
+    "CURVE_POINTS",
     "FLOAT_COLUMNS",
     "TEMPORAL_COLUMNS",
     "FootRecording",
@@ -93,6 +101,12 @@ TEMPORAL_COLUMNS = (
     "double_support_time_s",
     "double_support_pct",
 )
+#: Gait-cycle curves (:func:`trial_strides` with ``curves=True``): foot pitch and roll
+#: [deg], the angular rate about the foot's mediolateral axis [deg/s, positive toes up],
+#: ``|a|`` [m/s²] and the gait model's stance output [0–1].
+CURVES = ("foot_pitch_deg", "foot_roll_deg", "sagittal_rate_dps", "acc_norm_mps2", "stance_prob")
+#: Points of a gait-cycle curve: 0, 1, …, 100 % of the cycle.
+CURVE_POINTS = 101
 #: Every float parameter of a stride row, in table order.
 FLOAT_COLUMNS = TEMPORAL_COLUMNS + SPATIAL_COLUMNS
 #: Parameters that cross zero: a ratio of their means says nothing.
@@ -121,6 +135,8 @@ class FootRecording:
         Event times as counter values (empty: unknown).
     pressure : ndarray, shape (n, p), optional
         Cell pressures [kPa], NaN = no reading.
+    stance_prob : ndarray, shape (n,), optional
+        The gait model's stance output per sample (0–1), for its gait-cycle curve.
     """
 
     side: Literal["L", "R"]
@@ -135,6 +151,7 @@ class FootRecording:
         default_factory=lambda: np.zeros(0, np.int64)
     )
     pressure: npt.NDArray[np.floating[Any]] | None = None
+    stance_prob: npt.NDArray[np.floating[Any]] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -153,11 +170,16 @@ class StrideTable:
         many strides were left out.
     smoothed : bool
         Whether the trajectory was smoothed (offline) or forward only (live).
+    curves : dict of str to ndarray, shape (k, CURVE_POINTS)
+        With ``curves=True``: each stride's gait cycle (its previous heel strike to its own,
+        0–100 %) of every one of :data:`CURVES`, row by row with ``columns``; NaN rows
+        where an event is missing. Empty otherwise.
     """
 
     columns: dict[str, npt.NDArray[Any]]
     dropped: dict[str, int]
     smoothed: bool
+    curves: dict[str, npt.NDArray[np.float64]] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.columns["side"])
@@ -233,10 +255,41 @@ def _segmented_trajectory(
     return Trajectory(rot, vel, pos)
 
 
+def _cycle_curves(
+    imu: F64,
+    traj: Trajectory,
+    axes: FootAxes,
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    stance: F64 | None,
+) -> dict[str, F64]:
+    """``curve_<name>`` (k, CURVE_POINTS) for the cycles ``start[i] → end[i]`` (samples;
+    NaN rows where either is −1), each signal linearly interpolated onto 0–100 %."""
+    signals = {
+        "foot_pitch_deg": pitch_deg(traj.rotation, axes.forward),
+        "foot_roll_deg": pitch_deg(traj.rotation, axes.left),
+        "sagittal_rate_dps": -np.degrees(imu[:, 3:] @ axes.left),
+        "acc_norm_mps2": np.linalg.norm(imu[:, :3], axis=1),
+        "stance_prob": stance[:, 0] if stance is not None else np.full(len(imu), np.nan),
+    }
+    k = len(start)
+    out = {f"curve_{name}": np.full((k, CURVE_POINTS), np.nan) for name in CURVES}
+    frac = np.linspace(0.0, 1.0, CURVE_POINTS)
+    grid = np.arange(len(imu))
+    for i in range(k):
+        if start[i] < 0 or end[i] <= start[i]:
+            continue
+        at = start[i] + frac * (end[i] - start[i])
+        for name, sig in signals.items():
+            out[f"curve_{name}"][i] = np.interp(at, grid, sig)
+    return out
+
+
 def _foot(
-    rec: FootRecording, geometry: FootGeometry | None, smooth: bool
+    rec: FootRecording, geometry: FootGeometry | None, smooth: bool, curves: bool = False
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    """Spatial rows of one foot plus its event times; and what was dropped."""
+    """Spatial rows of one foot plus its event times (and ``curve_<name>`` rows); and what
+    was dropped."""
     imu, received = uniform_samples(rec.counter, rec.imu)
     n = len(imu)
     dropped = {f"{rec.side}: lost samples": 0, f"{rec.side}: merged strides": 0}
@@ -254,6 +307,7 @@ def _foot(
     to_idx = np.asarray(rec.toe_offs, np.int64) - c0
     hs_idx = np.sort(hs_idx[(hs_idx >= 0) & (hs_idx < n)])
     to_idx = np.sort(to_idx[(to_idx >= 0) & (to_idx < n)])
+    axes = foot_axes(traj, stances[1][:-1], stances[0][1:])
     out = spatial_parameters(
         traj,
         imu,
@@ -263,8 +317,14 @@ def _foot(
         toe_offs=to_idx,
         geometry=geometry,
         pressure=pressure,
+        axes=axes,
     )
     a, b = out["start"], out["end"]
+    if curves:
+        stance = None
+        if rec.stance_prob is not None:
+            stance, _ = uniform_samples(rec.counter, np.asarray(rec.stance_prob)[:, None])
+        out.update(_cycle_curves(imu, traj, axes, out["hs_prev"], out["heel_strike"], stance))
     csum_fill = np.concatenate([[0], np.cumsum(fill > MAX_FILL_S * rec.rate_hz)])
     gap = csum_fill[b + 1] - csum_fill[a] > 0
     n_hs = np.searchsorted(hs_idx, b, side="right") - np.searchsorted(hs_idx, a, side="right")
@@ -344,6 +404,7 @@ def trial_strides(
     *,
     geometry: FootGeometry | dict[str, FootGeometry] | None = None,
     smooth: bool = True,
+    curves: bool = False,
 ) -> StrideTable:
     """The stride table of a trial (module docstring).
 
@@ -356,12 +417,14 @@ def trial_strides(
         Heel and toe offsets (default: :class:`FootGeometry`).
     smooth : bool
         ``False``: the forward filter only (what the live loop has).
+    curves : bool
+        Also each stride's gait-cycle curves (:attr:`StrideTable.curves`).
     """
     per_side: dict[str, dict[str, Any]] = {}
     dropped: dict[str, int] = {}
     for rec in feet:  # a side may come in pieces (a device restart): their rows join
         geo = geometry.get(rec.side) if isinstance(geometry, dict) else geometry
-        rows, d = _foot(rec, geo, smooth)
+        rows, d = _foot(rec, geo, smooth, curves)
         for k, v in d.items():
             dropped[k] = dropped.get(k, 0) + v
         if not rows:
@@ -378,7 +441,12 @@ def trial_strides(
         columns = _empty_columns()
     else:
         columns = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
-    return StrideTable(columns=columns, dropped=dropped, smoothed=smooth)
+    cycle: dict[str, npt.NDArray[np.float64]] = {}
+    if curves:
+        for name in CURVES:
+            blocks = [own[f"curve_{name}"] for own in per_side.values()]
+            cycle[name] = np.concatenate(blocks) if blocks else np.zeros((0, CURVE_POINTS))
+    return StrideTable(columns=columns, dropped=dropped, smoothed=smooth, curves=cycle)
 
 
 def side_columns(

@@ -57,6 +57,7 @@ __all__ = [
     "SPATIAL_COLUMNS",
     "FootAxes",
     "foot_axes",
+    "pitch_deg",
     "spatial_parameters",
     "strike_class",
 ]
@@ -155,8 +156,9 @@ def _events_in(
     return np.where(count > 0, events[np.minimum(first, len(events) - 1)], -1), count
 
 
-def _pitch_deg(rotation: F64, forward: F64) -> F64:
-    """Pitch of the foot's forward axis above the horizontal [deg], (...,)."""
+def pitch_deg(rotation: F64, forward: F64) -> F64:
+    """Elevation of a sensor-frame axis above the horizontal [deg], (...,): the foot's
+    pitch for its forward axis, its roll for its left axis."""
     z = np.clip(rotation[..., 2, :] @ forward, -1.0, 1.0)
     return np.degrees(np.arcsin(z))
 
@@ -226,8 +228,8 @@ def spatial_parameters(
     ax = axes or foot_axes(traj, starts, ends)
     heel = traj.position + traj.rotation @ ax.in_sensor(geo.heel_m)
     toe = traj.position + traj.rotation @ ax.in_sensor(geo.toe_m)
-    pitch = _pitch_deg(traj.rotation, ax.forward)
-    roll = _pitch_deg(traj.rotation, ax.left)
+    pitch = pitch_deg(traj.rotation, ax.forward)
+    roll = pitch_deg(traj.rotation, ax.left)
     roll_rate = np.degrees(x[:, 3:] @ ax.forward)
     acc_norm = np.linalg.norm(x[:, :3], axis=1)
     p = None if pressure is None else np.asarray(pressure, dtype=np.float64)

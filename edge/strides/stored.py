@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,9 @@ __all__ = [
     "host_anchor",
     "measure_trial",
     "stored_feet",
+    "stored_geometry",
     "stored_table",
+    "trial_curves",
 ]
 
 #: The shoe size assumed when a trial has none [EU].
@@ -56,6 +59,10 @@ def stored_feet(store: TrialStore, trial_id: int) -> list[FootRecording]:
         if not len(data.counter):
             continue
         c = data.counter
+        pred = store.predictions(trial_id, side)
+        stance = None  # the model's stance output, where it ran on exactly these samples
+        if "stance" in pred.names and np.array_equal(pred.counter, c):
+            stance = pred.outputs[:, pred.names.index("stance")].astype(np.float64)
         cuts = np.flatnonzero(np.diff(c) < 0) + 1  # a restart: the counter went back
         bounds = [0, *cuts.tolist(), len(c)]
         mine = [e for e in events if e.side == side]
@@ -74,6 +81,7 @@ def stored_feet(store: TrialStore, trial_id: int) -> list[FootRecording]:
                     heel_strikes=_event_counters(mine, "HS", t_lo, t_hi, seg_c),
                     toe_offs=_event_counters(mine, "TO", t_lo, t_hi, seg_c),
                     pressure=None if data.pressure is None else data.pressure[idx],
+                    stance_prob=None if stance is None else stance[idx],
                 )
             )
     return out
@@ -118,6 +126,21 @@ def measure_trial(
         geometry=geometry_record(geometry, mounting),
     )
     return table
+
+
+def stored_geometry(record: dict[str, Any]) -> FootGeometry | None:
+    """The :class:`FootGeometry` a stride pass stored (``stride_passes.geometry``), or None."""
+    try:
+        return FootGeometry(heel_m=tuple(record["heel_m"]), toe_m=tuple(record["toe_m"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def trial_curves(store: TrialStore, trial_id: int) -> StrideTable:
+    """The trial's strides measured again offline with their gait-cycle curves (the
+    geometry of its stored pass, if any): what a report draws."""
+    geometry = stored_geometry(store.strides(trial_id).geometry)
+    return trial_strides(stored_feet(store, trial_id), geometry=geometry, curves=True)
 
 
 def stored_table(store: TrialStore, trial_id: int) -> StrideTable | None:

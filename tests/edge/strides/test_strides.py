@@ -432,3 +432,28 @@ def test_live_strides_carry_pressure(left: dict[str, np.ndarray]) -> None:
     assert len(with_p) >= 4
     assert all(r["peak_pressure_kpa"] == 250.0 for r in with_p)
     assert all(r["stance_impulse_kpa_s"] > 0 for r in with_p)
+
+
+def test_gait_cycle_curves_run_heel_strike_to_heel_strike(left: dict[str, np.ndarray]) -> None:
+    from edge.strides.analysis import CURVE_POINTS, CURVES
+
+    n = len(left["imu"])
+    stance = np.zeros(n)
+    for h, t in zip(left["heel_strikes"][:-1], left["toe_offs"][1:], strict=True):
+        stance[h:t] = 1.0
+    rec = FootRecording(
+        side="L", rate_hz=RATE, counter=np.arange(n), imu=left["imu"],
+        heel_strikes=left["heel_strikes"], toe_offs=left["toe_offs"], stance_prob=stance,
+    )  # fmt: skip
+    table = trial_strides([rec], curves=True)
+    assert set(table.curves) == set(CURVES)
+    pitch = table.curves["foot_pitch_deg"]
+    assert pitch.shape == (len(table), CURVE_POINTS)
+    ok = np.isfinite(pitch[:, 0])
+    assert ok.sum() == 5  # the first stride has no heel strike before it
+    np.testing.assert_allclose(pitch[ok, 0], STRIKE_DEG, atol=0.5)  # both ends: heel strikes
+    np.testing.assert_allclose(pitch[ok, -1], STRIKE_DEG, atol=0.5)
+    assert (pitch[ok].min(axis=1) < TOE_OFF_DEG + 1).all()  # toe-off inside the cycle
+    stance_curve = table.curves["stance_prob"][ok]
+    assert (stance_curve[:, 5] == 1.0).all() and (stance_curve[:, -5] == 0.0).all()
+    assert trial_strides([rec]).curves == {}
