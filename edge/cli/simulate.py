@@ -42,6 +42,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=4.0,
         help="x real time (default 4; 1 = real time; 0 = as fast as possible)",
     )
+    g = p_demo.add_argument_group(
+        "a simulated study (for gaitedge compare): each subject is the recorded walk made "
+        "faster or slower with longer or shorter strides; shoe B lengthens them"
+    )
+    g.add_argument("--study", type=int, metavar="N", help="record N subjects x shoes A, B")
+    g.add_argument("--repeats", type=int, default=2, help="trials per subject and shoe (2)")
+    g.add_argument("--effect-pct", type=float, default=5.0,
+                   help="shoe B's stride length against A's, %% (default 5)")  # fmt: skip
     p_demo.set_defaults(func=demo)
 
     p_sim = sub.add_parser(
@@ -132,12 +140,78 @@ def _simulators(args: argparse.Namespace) -> tuple[InsoleSimulator, InsoleSimula
     )
 
 
-async def demo(args: argparse.Namespace) -> int:
-    from edge.model.files import default_model_dir, load_model
-    from edge.runtime import TrialRecorder, summarize
-    from edge.store import TrialInfo, TrialStore
+async def _record(
+    sims: Sequence[InsoleSimulator], store: Any, model: Any, info: Any, args: argparse.Namespace
+) -> tuple[TrialRecorder, int]:
+    """Stream the simulators through ptys into one trial of ``store``; the recorder, its id."""
+    from edge.runtime import TrialRecorder
     from firmware_bridge.sim.pty import PtyInsole
 
+    async with contextlib.AsyncExitStack() as stack:
+        ptys = [await stack.enter_async_context(PtyInsole(s)) for s in sims]
+        recorder = TrialRecorder(
+            model,
+            {s.recording.side: f"serial://{p.port}" for s, p in zip(sims, ptys, strict=True)},
+            store, info, backend=args.backend,
+        )  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(recorder.run(stop))
+        await asyncio.gather(*(p.run(args.speed or None) for p in ptys))
+        await _drained(recorder, sims)
+        stop.set()
+        return recorder, await task
+
+
+async def _study(args: argparse.Namespace) -> int:
+    """``demo --study N``: N simulated subjects x shoes A, B x ``--repeats`` trials."""
+    import dataclasses
+
+    import numpy as np
+
+    from edge.model.files import default_model_dir, load_model
+    from edge.store import TrialInfo, TrialStore
+    from edge.strides.vary import varied_walk
+    from firmware_bridge.sim.insole import two_shoes
+
+    if not 1 <= args.study <= 100 or args.repeats < 1:
+        raise ValueError(f"--study {args.study} --repeats {args.repeats}: 1-100 subjects, >= 1")
+    model = load_model(args.model or default_model_dir())
+    walks = _recordings(args)
+    db = args.db or Path(tempfile.mkdtemp(prefix="gaitedge-study-")) / "trials.db"
+    rng = np.random.default_rng(args.seed)
+    b_gain = 1.0 + args.effect_pct / 100.0
+    print(f"gaitedge demo --study: {args.study} simulated subjects x shoes A, B x "
+          f"{args.repeats} trials (shoe B: strides {args.effect_pct:+g} %) into {db}")  # fmt: skip
+    with TrialStore(db) as store:
+        for i in range(args.study):
+            tempo, scale = rng.uniform(0.9, 1.1), rng.uniform(0.88, 1.12)  # this walker
+            runs = [(shoe, k) for shoe in "AB" for k in range(args.repeats)]
+            for j in rng.permutation(len(runs)):
+                shoe, _ = runs[j]
+                day_t, day_s = rng.normal(1.0, 0.01), rng.normal(1.0, 0.01)  # day to day
+                gain = b_gain if shoe == "B" else 1.0
+                varied = []
+                for w in walks:
+                    c, x = varied_walk(w.counter, w.imu, w.sample_rate_hz, tempo=tempo * day_t,
+                                       scale=scale * day_s * gain)  # fmt: skip
+                    varied.append(dataclasses.replace(w, counter=c, imu=x, meta={}))
+                sims = two_shoes(varied[0], varied[1], drift_ppm=tuple(args.drift_ppm),
+                                 faults=_faults(args), seed=int(rng.integers(1 << 30)))  # fmt: skip
+                info = TrialInfo(subject=f"S{i + 1:02d}", shoe=shoe, shoe_size="42",
+                                 condition="simulated study")  # fmt: skip
+                _, trial_id = await _record(sims, store, model, info, args)
+                print(f"  trial {trial_id}: subject S{i + 1:02d}, shoe {shoe}", flush=True)
+    print(f"\nnext: gaitedge compare --shoes A B --db {db} --report study-report")
+    return 0
+
+
+async def demo(args: argparse.Namespace) -> int:
+    from edge.model.files import default_model_dir, load_model
+    from edge.runtime import summarize
+    from edge.store import TrialInfo, TrialStore
+
+    if args.study is not None:
+        return await _study(args)
     sims = _simulators(args)
     model = load_model(args.model or default_model_dir())
     pace = f"{args.speed:g}x real time" if args.speed else "as fast as possible"
@@ -148,21 +222,8 @@ async def demo(args: argparse.Namespace) -> int:
         f"pseudo-terminals into pyserial, the {model.name} model and the trial store {db}"
     )
     with TrialStore(db) as store:
-        async with contextlib.AsyncExitStack() as stack:
-            ptys = [await stack.enter_async_context(PtyInsole(s)) for s in sims]
-            recorder = TrialRecorder(
-                model,
-                {s.recording.side: f"serial://{p.port}" for s, p in zip(sims, ptys, strict=True)},
-                store,
-                TrialInfo(subject="demo", shoe="simulated", condition="bundled walk"),
-                backend=args.backend,
-            )  # fmt: skip
-            stop = asyncio.Event()
-            task = asyncio.create_task(recorder.run(stop))
-            await asyncio.gather(*(p.run(args.speed or None) for p in ptys))
-            await _drained(recorder, sims)
-            stop.set()
-            trial_id = await task
+        info = TrialInfo(subject="demo", shoe="simulated", condition="bundled walk")
+        recorder, trial_id = await _record(sims, store, model, info, args)
         print()
         for sim in sims:
             shoe = recorder.shoes[sim.recording.side]

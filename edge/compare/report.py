@@ -124,8 +124,9 @@ def _curve_figure(c: Comparison, out: Path) -> str | None:
             ax.fill_between(x, mean - sd, mean + sd, color=_COLORS[key], alpha=0.15, lw=0)
         for start, end, p in r.regions:
             ax.axvspan(start, end, color="0.5", alpha=0.25, lw=0)
-            ax.text((start + end) / 2, 1.0, f"p={p:.3f}", transform=ax.get_xaxis_transform(),
-                    ha="center", va="bottom", fontsize=7)  # fmt: skip
+            if end - start >= 4:  # a p over every sliver would be unreadable; the JSON has all
+                ax.text((start + end) / 2, 1.0, f"p={p:.3f}", transform=ax.get_xaxis_transform(),
+                        ha="center", va="bottom", fontsize=7)  # fmt: skip
         ax.set_ylabel(_CURVE_LABELS[name], fontsize=8)
         ax.tick_params(labelsize=8)
         ax.set_xlim(0, 100)
@@ -247,10 +248,5 @@ within the measurement's own day-to-day scatter).</p>
     path.write_text(page, encoding="utf-8")
     doc = {"comparison": c.as_dict(), "quality": [dataclasses.asdict(q) for q in quality],
            "command": command}  # fmt: skip
-    (out / "comparison.json").write_text(json.dumps(json_ready(doc), indent=1, default=_array))
+    (out / "comparison.json").write_text(json.dumps(json_ready(doc), indent=1))
     return path
-
-
-def _array(x: Any) -> Any:
-    """JSON for the curves' arrays."""
-    return json_ready(x.tolist()) if hasattr(x, "tolist") else str(x)

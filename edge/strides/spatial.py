@@ -17,7 +17,8 @@ Definitions (all relative to the foot flat at the stride's start):
 
 - ``stride_length_m``: horizontal distance the heel point moved (:mod:`edge.strides.geometry`);
 - ``gait_speed_mps``: ``stride_length_m`` over the stride time (heel strike to heel
-  strike of this foot when both are known, otherwise the time between mid-stances);
+  strike of this foot when both are known, otherwise from the start of the stance before
+  the stride to the start of the one after it);
 - ``strike_angle_deg``, ``toe_off_angle_deg``: foot pitch at heel strike and toe-off,
   positive toes up (so strike > 0, toe-off < 0 in walking);
 - ``strike_class``: ``rearfoot`` above 8°, ``forefoot`` below −1.6°, else ``midfoot``
@@ -252,9 +253,8 @@ def spatial_parameters(
     out: dict[str, Any] = {c: nan.copy() for c in SPATIAL_COLUMNS}
     d = heel[ends, :2] - heel[starts, :2]
     out["stride_length_m"] = np.hypot(d[:, 0], d[:, 1])
-    stride_s = np.where(
-        (hs >= 0) & (hs_prev >= 0), (hs - hs_prev) / rate_hz, (ends - starts) / rate_hz
-    )
+    period = np.diff(flat_first) / rate_hz  # stance start to stance start
+    stride_s = np.where((hs >= 0) & (hs_prev >= 0), (hs - hs_prev) / rate_hz, period)
     out["gait_speed_mps"] = out["stride_length_m"] / stride_s
     # the foot flat: means over the stance before the stride
     # (NaN before the first rest, where nothing anchors the trajectory: kept out of the sums)

@@ -87,8 +87,10 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def json_ready(x: Any) -> Any:
-    """``x`` with NaN and ±inf as None and NumPy scalars as Python's, recursively (dicts,
-    lists, tuples): JSON has no NaN."""
+    """``x`` with NaN and ±inf as None and NumPy scalars and arrays as Python's,
+    recursively (dicts, lists, tuples): JSON has no NaN."""
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
     if isinstance(x, dict):
         return {k: json_ready(v) for k, v in x.items()}
     if isinstance(x, list | tuple):

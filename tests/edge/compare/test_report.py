@@ -4,6 +4,7 @@ should, checked by rendering it in headless Chromium."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -95,3 +96,24 @@ def test_compare_writes_the_report_from_a_store(tmp_path: Path, capsys) -> None:
     text = (out / "report.html").read_text()
     assert "stride_length_m" in text and "Data quality" in text and "P07" in text
     assert (out / "paired.png").is_file()
+
+
+@pytest.mark.slow  # 16 trials through the whole loop: ~10 s
+def test_a_newcomers_study_simulated_recorded_compared_and_reported(tmp_path: Path, capsys) -> None:
+    """gaitedge demo --study: simulated subjects x two shoes through ptys into a store;
+    gaitedge compare finds shoe B's 5 % longer strides and writes the report."""
+    db = tmp_path / "study.db"
+    assert main(["demo", "--study", "4", "--repeats", "2", "--speed", "0", "--db", str(db)]) == 0
+    assert "gaitedge compare --shoes A B" in capsys.readouterr().out
+    out = tmp_path / "report"
+    assert main(["compare", "--shoes", "A", "B", "--db", str(db), "--json",
+                 "--report", str(out)]) == 0  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)["comparison"]
+    assert doc["n_trials"] == {"A": 8, "B": 8}
+    res = {r["parameter"]: r for r in doc["results"]}
+    sl, cad = res["stride_length_m"], res["cadence_spm"]
+    assert sl["ci_low"] > 0 and 0.04 < sl["diff"] / sl["mean_a"] < 0.06  # B: +5 %
+    assert cad["ci_low"] < 0 < cad["ci_high"]  # the tempo is the subject's, not the shoe's
+    assert math.isfinite(sl["icc"])  # two trials a shoe: reliability
+    assert doc["curves"]["foot_pitch_deg"]["n"] == 4
+    assert (out / "report.html").is_file() and (out / "curves.png").is_file()

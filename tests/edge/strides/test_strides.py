@@ -457,3 +457,27 @@ def test_gait_cycle_curves_run_heel_strike_to_heel_strike(left: dict[str, np.nda
     stance_curve = table.curves["stance_prob"][ok]
     assert (stance_curve[:, 5] == 1.0).all() and (stance_curve[:, -5] == 0.0).all()
     assert trial_strides([rec]).curves == {}
+
+
+def test_a_varied_walk_has_the_asked_stride_length_and_tempo(walk_left, walk_right) -> None:  # type: ignore[no-untyped-def]
+    """The bundled walk made 10 % faster with 5 % longer strides (edge.strides.vary)."""
+    from edge.strides.vary import varied_walk
+
+    def measure(tempo: float, scale: float) -> dict[str, float]:
+        feet = []
+        for r in (walk_left, walk_right):
+            c, x = varied_walk(r.counter, r.imu, r.sample_rate_hz, tempo=tempo, scale=scale)
+            feet.append(FootRecording(side=r.side, rate_hz=r.sample_rate_hz, counter=c, imu=x))
+        cols = trial_strides(feet).columns
+        st = cols["steady"]
+        keys = ("stride_length_m", "gait_speed_mps", "max_toe_clearance_m")
+        return {k: float(np.mean(cols[k][st])) for k in keys}
+
+    base, varied = measure(1.0, 1.0), measure(1.1, 1.05)
+    assert varied["stride_length_m"] / base["stride_length_m"] == pytest.approx(1.05, abs=0.01)
+    assert varied["gait_speed_mps"] / base["gait_speed_mps"] == pytest.approx(1.155, abs=0.03)
+    assert varied["max_toe_clearance_m"] / base["max_toe_clearance_m"] == pytest.approx(
+        1.05, abs=0.02
+    )
+    with pytest.raises(ValueError, match="must be > 0"):
+        varied_walk(walk_left.counter, walk_left.imu, 100.0, tempo=0.0)
