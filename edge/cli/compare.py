@@ -23,6 +23,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--shoes", nargs=2, required=True, metavar=("A", "B"), help="the two shoes")
     p.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    p.add_argument("--dataset", type=Path, metavar="DIR",
+                   help="a study data set (export --dataset) instead of a store")  # fmt: skip
     p.add_argument("--subject", action="append", help="only these subjects (repeat)")
     p.add_argument("--condition", help="only trials of this condition")
     p.add_argument("--since", metavar="DATE", help="only trials from this day on (2026-11-30)")
@@ -41,6 +43,8 @@ async def compare(args: argparse.Namespace) -> int:
     from edge.strides.text import json_ready
 
     a, b = args.shoes
+    if args.dataset is not None:
+        return _from_dataset(args)
     with reading_store(args.db) as store:
         trials, skipped = select_trials(
             store, shoes=[a, b], subjects=args.subject, condition=args.condition,
@@ -70,4 +74,38 @@ async def compare(args: argparse.Namespace) -> int:
     for line in skipped:
         print(line, file=sys.stderr)
     print("\n".join(comparison_lines(result)))
+    return 0
+
+
+def _from_dataset(args: argparse.Namespace) -> int:
+    """``compare --dataset DIR``: the same comparison from a study data set (no curves:
+    the data set holds strides, not trajectories; --report draws the rest)."""
+    from edge.compare.design import dataset_trials
+    from edge.compare.stats import compare as paired
+    from edge.compare.text import comparison_lines
+    from edge.strides.text import json_ready
+
+    a, b = args.shoes
+    try:
+        trials, _ = dataset_trials(
+            args.dataset, shoes=[a, b], subjects=args.subject, condition=args.condition,
+            since=args.since, until=args.until,
+        )  # fmt: skip
+    except ValueError as e:
+        raise GaitedgeError(str(e)) from None
+    if not trials:
+        raise GaitedgeError(f"no trial of shoe {a} or {b} in {args.dataset} matches")
+    result = paired(trials, a, b)
+    if args.report is not None:
+        from edge.compare.report import write_report
+
+        print(
+            write_report(result, trials, [], args.report, command=" ".join(sys.argv)),
+            file=sys.stderr,
+        )
+    if args.json:
+        json.dump(json_ready({"comparison": result.as_dict()}), sys.stdout, indent=1)
+        print()
+    else:
+        print("\n".join(comparison_lines(result)))
     return 0

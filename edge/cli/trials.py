@@ -63,15 +63,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p_export = sub.add_parser(
         "export",
-        help="write a stored trial as CSV or Parquet (samples, events, gaps) + JSON metadata",
+        help="write stored trials as CSV/Parquet files, or append them to a Parquet data set",
         description="One row per sample with the SI unit in every column name, the model's "
-        "outputs beside them, the events and gaps in their own tables, the metadata as "
-        "JSON (edge/export.py documents every column). Parquet needs the report extra.",
+        "outputs beside them, the events, gaps and strides in their own tables, the "
+        "metadata as JSON (edge/export.py documents every column). --dataset DIR appends "
+        "the trials to a hive-partitioned Parquet data set that DuckDB, pyarrow, Polars, "
+        "Dask and Spark read in place (edge/dataset.py). Parquet needs the report extra.",
     )
-    p_export.add_argument("trial_id", type=int, help="the trial (see gaitedge trials)")
+    p_export.add_argument("trial_id", type=int, nargs="*",
+                          help="the trial(s); with --dataset, none means all")  # fmt: skip
     p_export.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
     p_export.add_argument("--out", type=Path, default=Path("."), help="folder (default: here)")
     p_export.add_argument("--format", default="csv", help="csv, parquet or csv,parquet")
+    p_export.add_argument("--dataset", type=Path, metavar="DIR",
+                          help="append to the Parquet data set in DIR instead")  # fmt: skip
+    p_export.add_argument("--study", default="default", help="the study's name (--dataset)")
     p_export.set_defaults(func=export)
 
 
@@ -171,9 +177,25 @@ async def export(args: argparse.Namespace) -> int:
     from edge.export import export_trial
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    if args.dataset is None and not args.trial_id:
+        raise GaitedgeError("give the TRIAL id(s) to export (or --dataset DIR for all)")
     with reading_store(args.db) as store:
-        for path in export_trial(store, args.trial_id, args.out, formats=formats):
-            print(path)
+        if args.dataset is not None:
+            from edge.dataset import export_to_dataset
+
+            ids = args.trial_id or [t.id for t in store.trials() if t.status != "recording"]
+            for tid in ids:
+                try:
+                    print(export_to_dataset(store, tid, args.dataset, study=args.study))
+                except OSError as e:
+                    raise GaitedgeError(
+                        f"cannot write trial {tid} into {args.dataset}: {e}; nothing half-"
+                        "written is visible (see edge/dataset.py)"
+                    ) from None
+            return 0
+        for tid in args.trial_id:
+            for path in export_trial(store, tid, args.out, formats=formats):
+                print(path)
     return 0
 
 
