@@ -31,20 +31,31 @@ removed by the next export of that trial. Readers: see the README ("A study's da
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from edge.compare.design import StudyTrial, day_start
 from edge.export import trial_tables
 from edge.store import TrialRecord, TrialStore
+from edge.strides.analysis import StrideTable
 
-__all__ = ["META_COLUMNS", "TABLES", "export_to_dataset", "partition_value", "trial_uuid"]
+__all__ = [
+    "META_COLUMNS",
+    "TABLES",
+    "dataset_trials",
+    "export_to_dataset",
+    "partition_value",
+    "trial_uuid",
+]
 
 #: The tables of a data set, ``trials`` last (it marks a trial complete).
 TABLES = ("samples", "events", "gaps", "strides", "trials")
@@ -131,3 +142,50 @@ def export_to_dataset(
         (incoming / name).rename(final)
     shutil.rmtree(incoming)
     return root.joinpath("trials", *parts)
+
+
+def dataset_trials(
+    root: str | Path,
+    *,
+    shoes: Sequence[str] | None = None,
+    subjects: Sequence[str] | None = None,
+    condition: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> tuple[list[StudyTrial], list[str]]:
+    """The trials of a data set that match, with their strides, as
+    :func:`edge.compare.design.select_trials` gives them from a store: its ``trials`` and
+    ``strides`` tables, read in place with pyarrow. Oldest first."""
+    import pyarrow.dataset as pads
+
+    root = Path(root)
+    if not (root / "trials").is_dir() or not (root / "strides").is_dir():
+        raise ValueError(f"{root}: no trials/ and strides/ tables; is it a gaitedge data set?")
+    t0 = day_start(since, "--since") if since else -math.inf
+    t1 = day_start(until, "--until") + 86400.0 if until else math.inf
+    meta = pads.dataset(root / "trials", format="parquet", partitioning="hive").to_table()
+    rows = meta.to_pylist()
+    strides = pads.dataset(root / "strides", format="parquet", partitioning="hive").to_table()
+    trial_col = np.asarray(strides.column("trial").to_pylist())
+    names = [n for n in strides.column_names if n not in ("study", "shoe", "subject", "trial")]
+    arrays = {n: strides.column(n).to_numpy(zero_copy_only=False) for n in names}
+    out = []
+    for r in sorted(rows, key=lambda r: r["start_unix_s"]):
+        shoe, subject = r["shoe_text"], r["subject_text"]
+        if (shoes is not None and shoe not in shoes) or (
+            subjects is not None and subject not in subjects
+        ):
+            continue
+        if condition is not None and r["condition"] != condition:
+            continue
+        if not t0 <= r["start_unix_s"] < t1:
+            continue
+        sel = trial_col == str(r["trial"])
+        cols = {n: np.asarray(a[sel]) for n, a in arrays.items()}
+        for flag in ("steady", "turn", "short", "bout_edge"):
+            cols[flag] = cols[flag].astype(bool)
+        table = StrideTable(columns=cols, dropped={}, smoothed=True)
+        out.append(
+            StudyTrial(str(r["trial"]), subject, shoe, r["condition"], r["start_unix_s"], table)
+        )
+    return out, []

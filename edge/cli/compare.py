@@ -35,6 +35,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "comparison.json there, with the gait-cycle curves (SPM)")  # fmt: skip
     p.set_defaults(func=compare)
 
+    r = sub.add_parser(
+        "report",
+        help="one trial's report: its strides per foot, L/R symmetry, curves, data quality",
+        description="A self-contained HTML page for one stored trial (figures inlined): the "
+        "summary of each foot's steady strides with the left/right symmetry index, every "
+        "stride over time, the gait-cycle curves of each foot, data quality and provenance. "
+        "Needs the report extra.",
+    )
+    r.add_argument("trial_id", type=int, help="the stored trial (see gaitedge trials)")
+    r.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
+    r.add_argument("--out", type=Path, help="folder (default: report-trial-N here)")
+    r.set_defaults(func=report)
+
 
 async def compare(args: argparse.Namespace) -> int:
     from edge.compare.design import select_trials
@@ -80,9 +93,9 @@ async def compare(args: argparse.Namespace) -> int:
 def _from_dataset(args: argparse.Namespace) -> int:
     """``compare --dataset DIR``: the same comparison from a study data set (no curves:
     the data set holds strides, not trajectories; --report draws the rest)."""
-    from edge.compare.design import dataset_trials
     from edge.compare.stats import compare as paired
     from edge.compare.text import comparison_lines
+    from edge.dataset import dataset_trials
     from edge.strides.text import json_ready
 
     a, b = args.shoes
@@ -108,4 +121,29 @@ def _from_dataset(args: argparse.Namespace) -> int:
         print()
     else:
         print("\n".join(comparison_lines(result)))
+    return 0
+
+
+async def report(args: argparse.Namespace) -> int:
+    from edge.compare.design import StudyTrial, trial_quality
+    from edge.compare.report import TrialQuality, write_trial_report
+    from edge.strides.stored import trial_curves
+
+    out = args.out or Path(f"report-trial-{args.trial_id}")
+    with reading_store(args.db) as store:
+        rec = store.trial(args.trial_id)
+        if rec.status == "recording":
+            raise GaitedgeError(f"trial {args.trial_id} is still recording; report it when it ends")
+        table = trial_curves(store, args.trial_id)
+        trial = StudyTrial(
+            str(rec.id), rec.subject, rec.shoe, rec.condition, rec.start_unix_s, table
+        )
+        quality = TrialQuality(**trial_quality(store, trial))
+    title = f"Trial {rec.id}: subject {rec.subject or '?'}, shoe {rec.shoe or '?'}"
+    command = "gaitedge " + " ".join(sys.argv[1:]) if sys.argv[1:] else "gaitedge report"
+    try:
+        page = write_trial_report(title, table, quality, out, command=command)
+    except OSError as e:
+        raise GaitedgeError(f"cannot write the report in {out}: {e}") from None
+    print(page)
     return 0

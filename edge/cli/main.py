@@ -7,7 +7,8 @@ need when they run (so ``gaitedge run`` loads neither training code nor the simu
 - :mod:`.link`: ``listen``, ``scan`` (links and devices, without the model).
 - :mod:`.trials`: ``run``, ``trials``, ``replay``, ``export`` (recording, the store).
 - :mod:`.strides`: ``strides`` (every stride measured, a stored trial or a data folder).
-- :mod:`.compare`: ``compare`` (shoe B against shoe A, paired over subjects).
+- :mod:`.compare`: ``compare`` (shoe B against shoe A, paired over subjects), ``report``
+  (one trial's report).
 - :mod:`.models`: ``train``, ``evaluate`` (offline).
 """
 
@@ -41,6 +42,7 @@ examples:
   gaitedge strides 3 --db /data/trials.db      every stride of trial 3, and its summary
   gaitedge strides --data ../shared/data/ipol-gait --trial 1-1 --json
   gaitedge compare --shoes A B --db /data/trials.db    does shoe B change how people walk?
+  gaitedge report 3 --db /data/trials.db      trial 3's strides, symmetry and curves as HTML
   gaitedge train ../shared/data/ipol-gait --out models/my-model --folds 7
   gaitedge evaluate models/gait-phase MY_DATA_DIR
 

@@ -26,8 +26,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("trial_id", nargs="?", type=int, help="the stored trial (see gaitedge trials)")
     p.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
     p.add_argument("--data", type=Path, metavar="DIR", help="recordings instead of a store")
+    p.add_argument("--dataset", type=Path, metavar="DIR",
+                   help="a study data set (export --dataset) instead of a store")  # fmt: skip
     p.add_argument("--trial", action="append", metavar="ID",
-                   help="with --data: only this trial (e.g. 1-6); repeat for more")  # fmt: skip
+                   help="with --data: only this trial (e.g. 1-6); with --dataset: its UUID; "
+                   "repeat for more")  # fmt: skip
     p.add_argument("--mounting", default="dorsum", choices=("dorsum", "lateral", "insole"),
                    help="where the IMU sits on the shoe (dorsum)")  # fmt: skip
     out = p.add_mutually_exclusive_group()
@@ -39,13 +42,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 async def strides(args: argparse.Namespace) -> int:
     from edge.strides.analysis import StrideTable, summarise
 
-    if (args.trial_id is None) == (args.data is None):
-        raise GaitedgeError("give a stored TRIAL id, or --data DIR (not both)")
-    if args.trial and args.data is None:
-        raise GaitedgeError("--trial goes with --data; a stored trial is given by its id")
+    sources = (args.trial_id is not None) + (args.data is not None) + (args.dataset is not None)
+    if sources != 1:
+        raise GaitedgeError("give a stored TRIAL id, or --data DIR, or --dataset DIR (one)")
+    if args.trial and args.data is None and args.dataset is None:
+        raise GaitedgeError(
+            "--trial goes with --data or --dataset; a stored trial is given by its id"
+        )
     results: list[tuple[str, StrideTable]] = []
     if args.data is not None:
         results = _from_data(args)
+    elif args.dataset is not None:
+        from edge.dataset import dataset_trials
+
+        found, _ = dataset_trials(args.dataset)
+        results = [(t.trial, t.strides) for t in found if not args.trial or t.trial in args.trial]
+        if not results:
+            raise GaitedgeError(f"no trial {', '.join(args.trial or [])} in {args.dataset}")
     else:
         results = [(str(args.trial_id), _from_store(args))]
     if args.csv is not None:

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ from edge.strides.stored import stored_table, trial_curves
 
 __all__ = [
     "StudyTrial",
-    "dataset_trials",
+    "day_start",
     "select_trials",
     "subject_curves",
     "subject_means",
@@ -54,7 +53,8 @@ class StudyTrial:
     strides: StrideTable
 
 
-def _day(text: str, flag: str) -> float:
+def day_start(text: str, flag: str) -> float:
+    """Unix time of the start of day ``text`` (``2026-11-30``); ValueError naming ``flag``."""
     try:
         return dt.datetime.fromisoformat(text).timestamp()
     except ValueError:
@@ -82,8 +82,8 @@ def select_trials(
     skipped : list of str
         One line per matching trial left out, and why.
     """
-    t0 = _day(since, "--since") if since else -math.inf
-    t1 = _day(until, "--until") + 86400.0 if until else math.inf
+    t0 = day_start(since, "--since") if since else -math.inf
+    t1 = day_start(until, "--until") + 86400.0 if until else math.inf
     out: list[StudyTrial] = []
     skipped: list[str] = []
     for rec in store.trials():
@@ -119,52 +119,6 @@ def select_trials(
             StudyTrial(str(rec.id), rec.subject, rec.shoe, rec.condition, rec.start_unix_s, table)
         )
     return out, skipped
-
-
-def dataset_trials(
-    root: str | Path,
-    *,
-    shoes: Sequence[str] | None = None,
-    subjects: Sequence[str] | None = None,
-    condition: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-) -> tuple[list[StudyTrial], list[str]]:
-    """As :func:`select_trials`, from a study data set (:mod:`edge.dataset`) instead of a
-    store: its ``trials`` and ``strides`` tables, read in place with pyarrow."""
-    import pyarrow.dataset as pads
-
-    root = Path(root)
-    if not (root / "trials").is_dir() or not (root / "strides").is_dir():
-        raise ValueError(f"{root}: no trials/ and strides/ tables; is it a gaitedge data set?")
-    t0 = _day(since, "--since") if since else -math.inf
-    t1 = _day(until, "--until") + 86400.0 if until else math.inf
-    meta = pads.dataset(root / "trials", format="parquet", partitioning="hive").to_table()
-    rows = meta.to_pylist()
-    strides = pads.dataset(root / "strides", format="parquet", partitioning="hive").to_table()
-    trial_col = np.asarray(strides.column("trial").to_pylist())
-    names = [n for n in strides.column_names if n not in ("study", "shoe", "subject", "trial")]
-    arrays = {n: strides.column(n).to_numpy(zero_copy_only=False) for n in names}
-    out = []
-    for r in sorted(rows, key=lambda r: r["start_unix_s"]):
-        shoe, subject = r["shoe_text"], r["subject_text"]
-        if (shoes is not None and shoe not in shoes) or (
-            subjects is not None and subject not in subjects
-        ):
-            continue
-        if condition is not None and r["condition"] != condition:
-            continue
-        if not t0 <= r["start_unix_s"] < t1:
-            continue
-        sel = trial_col == str(r["trial"])
-        cols = {n: np.asarray(a[sel]) for n, a in arrays.items()}
-        for flag in ("steady", "turn", "short", "bout_edge"):
-            cols[flag] = cols[flag].astype(bool)
-        table = StrideTable(columns=cols, dropped={}, smoothed=True)
-        out.append(
-            StudyTrial(str(r["trial"]), subject, shoe, r["condition"], r["start_unix_s"], table)
-        )
-    return out, []
 
 
 def trial_means(trial: StudyTrial, parameters: Iterable[str] = FLOAT_COLUMNS) -> dict[str, float]:

@@ -25,13 +25,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from edge.compare.design import StudyTrial, subject_means
 from edge.compare.stats import ALPHA, Comparison
+from edge.strides.analysis import StrideTable
 from edge.strides.text import json_ready
 
-__all__ = ["TrialQuality", "write_report"]
+__all__ = ["TrialQuality", "write_report", "write_trial_report"]
 
 _CURVE_LABELS = {
     "foot_pitch_deg": "foot pitch [deg] (toes up +)",
@@ -164,6 +166,32 @@ window.addEventListener('load', function () {
 """
 
 
+def _made(quality: Sequence[TrialQuality], command: str) -> str:
+    """How a report was made: versions, models and their hashes, the command (HTML)."""
+    from edge.store.writer import gaitedge_version
+
+    models = sorted({(q.model, q.model_sha256) for q in quality})
+    versions = sorted({q.gaitedge_version for q in quality if q.gaitedge_version})
+    return (
+        f"gaitedge {html.escape(gaitedge_version() or '?')} on "
+        f"{time.strftime('%Y-%m-%d %H:%M')}; command: <code>{html.escape(command)}</code>; "
+        f"trials recorded with gaitedge {html.escape(', '.join(versions) or '?')}; models: "
+        + ("; ".join(f"{html.escape(m)} (sha256 {html.escape(h[:16])}…)" for m, h in models)
+           or "?")
+    )  # fmt: skip
+
+
+def _page(title: str, lead: str, sections: Sequence[tuple[str, str]]) -> str:
+    """A whole self-contained page: title, lead paragraph(s), then (heading, html) sections."""
+    body = "".join(f"<h2>{html.escape(h)}</h2>\n{content}\n" for h, content in sections)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style>"
+        f"<script>{_CHECK}</script></head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
+        f"{lead}\n{body}</body></html>\n"
+    )
+
+
 def write_report(
     c: Comparison,
     trials: Sequence[StudyTrial],
@@ -204,16 +232,7 @@ def write_report(
         ["trial", "subject", "shoe", "status", "lost %", "gaps", "strides", "steady", "left out"],
         qrows, "quality",
     )  # fmt: skip
-    models = sorted({(q.model, q.model_sha256) for q in quality})
-    versions = sorted({q.gaitedge_version for q in quality if q.gaitedge_version})
-    from edge.store.writer import gaitedge_version
-
-    made = (
-        f"gaitedge {html.escape(gaitedge_version() or '?')} on "
-        f"{time.strftime('%Y-%m-%d %H:%M')}; command: <code>{html.escape(command)}</code>; "
-        f"trials recorded with gaitedge {html.escape(', '.join(versions) or '?')}; models: "
-        + "; ".join(f"{html.escape(m)} (sha256 {html.escape(h[:16])}…)" for m, h in models)
-    )
+    made = _made(quality, command)
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in (*c.left_out, *c.notes))
     imgs = "".join(f'<p><img src="{src}" alt="figure"></p>' for src in figures)
     design = (
@@ -222,31 +241,133 @@ def write_report(
         f"{html.escape(c.shoe_b)}; steady strides {c.n_strides[c.shoe_a]} and "
         f"{c.n_strides[c.shoe_b]}."
     )
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Shoe {html.escape(c.shoe_b)} vs shoe {html.escape(c.shoe_a)}</title>
-<style>{_STYLE}</style><script>{_CHECK}</script></head>
-<body>
-<h1>Shoe {html.escape(c.shoe_b)} vs shoe {html.escape(c.shoe_a)}</h1>
-<p>{design}</p>{notes}
-<h2>Summary</h2>
-<p>Per parameter, each subject's mean over its steady strides (trials averaged); the paired
-difference B − A with its 95 % confidence interval and effect size d<sub>z</sub>; the paired
-t-test (reported, Holm-corrected over the parameters) and Wilcoxon's signed-rank test as a
-check; ICC(3,1) and MDC95 from repeated trials of one shoe (a difference below MDC95 is
-within the measurement's own day-to-day scatter).</p>
-{summary}
-<h2>Figures</h2>
-{imgs}
-<h2>Data quality</h2>
-{quality_table}
-<h2>How this was made</h2>
-<p class="note">{made}</p>
-</body></html>
-"""
+    intro = (
+        "<p>Per parameter, each subject's mean over its steady strides (trials averaged); "
+        "the paired difference B − A with its 95 % confidence interval and effect size "
+        "d<sub>z</sub>; the paired t-test (reported, Holm-corrected over the parameters) and "
+        "Wilcoxon's signed-rank test as a check; ICC(3,1) and MDC95 from repeated trials of "
+        "one shoe (a difference below MDC95 is within the measurement's own day-to-day "
+        "scatter).</p>"
+    )
+    title = f"Shoe {c.shoe_b} vs shoe {c.shoe_a}"
+    page = _page(title, f"<p>{design}</p>{notes}", [
+        ("Summary", intro + summary), ("Figures", imgs), ("Data quality", quality_table),
+        ("How this was made", f'<p class="note">{made}</p>'),
+    ])  # fmt: skip
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     doc = {"comparison": c.as_dict(), "quality": [dataclasses.asdict(q) for q in quality],
            "command": command}  # fmt: skip
     (out / "comparison.json").write_text(json.dumps(json_ready(doc), indent=1))
+    return path
+
+
+_SIDE_COLORS = {"L": "#1f77b4", "R": "#d62728"}
+
+
+def _over_time_figure(table: StrideTable, out: Path) -> str | None:
+    """Stride length, speed and cadence of every stride against time, L and R."""
+    c = table.columns
+    if not len(table):
+        return None
+    t0 = float(np.nanmin(c["t_start_s"]))
+    keys = (("stride_length_m", "stride length [m]"), ("gait_speed_mps", "gait speed [m/s]"),
+            ("cadence_spm", "cadence [steps/min]"))  # fmt: skip
+    fig = Figure(figsize=(8, 6))
+    axes = fig.subplots(len(keys), 1, sharex=True)
+    for ax, (key, label) in zip(axes, keys, strict=True):
+        for side in ("L", "R"):
+            mine = c["side"] == side
+            steady = mine & c["steady"]
+            ax.plot(c["t_start_s"][mine] - t0, c[key][mine], "o", mfc="none", ms=4,
+                    color=_SIDE_COLORS[side], alpha=0.5)  # fmt: skip
+            ax.plot(c["t_start_s"][steady] - t0, c[key][steady], "o", ms=4,
+                    color=_SIDE_COLORS[side], label=f"{side} (filled: steady)")  # fmt: skip
+        ax.set_ylabel(label, fontsize=8)
+        ax.tick_params(labelsize=8)
+    axes[0].legend(fontsize=8)
+    axes[-1].set_xlabel("time in the trial [s]")
+    return _png(fig, out / "strides.png")
+
+
+def _side_curves_figure(table: StrideTable, out: Path) -> str | None:
+    """The gait-cycle curves, mean ± SD over each foot's steady strides."""
+    c = table.columns
+    names = [n for n in _CURVE_LABELS if n in table.curves]
+    if not names:
+        return None
+    fig = Figure(figsize=(8, 2.2 * len(names)))
+    axes = fig.subplots(len(names), 1, squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        for side in ("L", "R"):
+            x = table.curves[name][(c["side"] == side) & c["steady"]]
+            x = x[np.isfinite(x).all(axis=1)]
+            if not len(x):
+                continue
+            m, sd = x.mean(axis=0), x.std(axis=0)
+            ax.plot(m, color=_SIDE_COLORS[side], label=f"{side} ({len(x)} strides)")
+            ax.fill_between(
+                range(len(m)), m - sd, m + sd, color=_SIDE_COLORS[side], alpha=0.15, lw=0
+            )
+        ax.set_ylabel(_CURVE_LABELS[name], fontsize=8)
+        ax.set_xlim(0, 100)
+        ax.tick_params(labelsize=8)
+    axes[0, 0].legend(fontsize=8, loc="upper right")
+    axes[-1, 0].set_xlabel("gait cycle [%] (heel strike to heel strike)")
+    return _png(fig, out / "curves.png")
+
+
+def write_trial_report(
+    title: str,
+    table: StrideTable,
+    quality: TrialQuality,
+    out_dir: str | Path,
+    *,
+    command: str,
+) -> Path:
+    """One trial's report (``gaitedge report TRIAL``): its summary per foot with the
+    left/right symmetry, every stride over time, the gait-cycle curves of each foot, its
+    data quality and provenance. Writes ``report.html``, the PNGs and ``strides.json``."""
+    from edge.strides.analysis import FLOAT_COLUMNS, summarise
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarise(table)
+    sides = [s for s in ("L", "R") if s in summary]
+    rows = []
+    for col in FLOAT_COLUMNS:
+        cells = []
+        for side in sides:
+            st = summary[side][col]
+            cells.append(f"{_fmt(st['mean'])} ± {_fmt(st['sd'], 2)}" if st["n"] else "—")
+            cells.append(_fmt(100 * st["cv"], 2) if math.isfinite(st["cv"]) else "—")
+        if all(x == "—" for x in cells):
+            continue
+        rows.append([col, *cells, _fmt(summary["symmetry_index_pct"].get(col, math.nan), 2)])
+    head = ["parameter"] + [h for s in sides for h in (f"{s} mean ± SD", f"{s} CV %")] + ["SI %"]
+    counts = ", ".join(f"{s}: {summary['n_steady'][s]} steady of {summary['n_strides'][s]}"
+                       for s in sides)  # fmt: skip
+    figures = [f for f in (_over_time_figure(table, out), _side_curves_figure(table, out)) if f]
+    imgs = "".join(f'<p><img src="{src}" alt="figure"></p>' for src in figures)
+    q = quality
+    lead = (
+        f"<p>Subject {html.escape(q.subject)}, shoe {html.escape(q.shoe)}, trial "
+        f"{html.escape(q.trial)} ({html.escape(q.status)}); strides {html.escape(counts)}.</p>"
+    )
+    quality_table = _table(
+        ["lost %", "gaps", "strides", "steady", "left out"],
+        [[_fmt(q.lost_pct, 2), str(q.gaps), str(q.strides), str(q.steady), str(q.dropped)]],
+        "quality",
+    )
+    page = _page(title, lead, [
+        ("Summary", "<p>Mean ± SD and CV over each foot's steady strides; SI: the "
+                    "left/right symmetry index, 100 · (L − R) / mean of both.</p>"
+                    + _table(head, rows, "summary")),
+        ("Figures", imgs), ("Data quality", quality_table),
+        ("How this was made", f'<p class="note">{_made([q], command)}</p>'),
+    ])  # fmt: skip
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    doc = {"summary": summary, "strides": table.rows(), "quality": dataclasses.asdict(q)}
+    (out / "strides.json").write_text(json.dumps(json_ready(doc), indent=1))
     return path

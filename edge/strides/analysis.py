@@ -38,7 +38,8 @@ Summary (:func:`summarise`): per foot and parameter, mean, SD (n − 1) and CV
 (SD / |mean|) over steady strides; per parameter the symmetry index
 ``SI = 100 · (L − R) / ((L + R) / 2)`` of the two feet's means (Robinson et al. 1987,
 J Manipulative Physiol Ther 10(4):172–176), NaN where the mean of both is near 0, and
-not given for the parameters that cross zero (turning angle, minimum toe clearance).
+not given for the parameters that cross zero (turning angle, minimum toe clearance), nor
+is their CV.
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ CURVES = ("foot_pitch_deg", "foot_roll_deg", "sagittal_rate_dps", "acc_norm_mps2
 CURVE_POINTS = 101
 #: Every float parameter of a stride row, in table order.
 FLOAT_COLUMNS = TEMPORAL_COLUMNS + SPATIAL_COLUMNS
-#: Parameters that cross zero: a ratio of their means says nothing.
-_NO_SYMMETRY = ("turning_angle_deg", "min_toe_clearance_m")
+#: Parameters that cross zero: a ratio to their mean (CV, symmetry index) says nothing.
+_CROSSES_ZERO = ("turning_angle_deg", "min_toe_clearance_m")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -516,14 +517,15 @@ def summarise(table: StrideTable) -> dict[str, Any]:
             v = v[np.isfinite(v)]
             mean = float(v.mean()) if len(v) else math.nan
             sd = float(v.std(ddof=1)) if len(v) > 1 else math.nan
-            cv = sd / abs(mean) if len(v) > 1 and abs(mean) > 1e-12 else math.nan
+            crosses = c in _CROSSES_ZERO
+            cv = sd / abs(mean) if len(v) > 1 and abs(mean) > 1e-12 and not crosses else math.nan
             stats[c] = {"mean": mean, "sd": sd, "cv": cv, "n": len(v)}
         out[side] = stats
         means[side] = {c: s["mean"] for c, s in stats.items()}
     si: dict[str, float] = {}
     if "L" in means and "R" in means:
         for c in FLOAT_COLUMNS:
-            if c in _NO_SYMMETRY:
+            if c in _CROSSES_ZERO:
                 continue
             left, right = means["L"][c], means["R"][c]
             mid = (left + right) / 2.0

@@ -124,3 +124,17 @@ def test_compare_reads_the_data_set_as_it_reads_a_store(
     assert b["diff"] == pytest.approx(a["diff"]) and b["p_t"] == pytest.approx(a["p_t"])
     assert main(["compare", "--shoes", "A", "B", "--dataset", str(tmp_path / "none")]) == 2
     assert "is it a gaitedge data set" in capsys.readouterr().err
+
+
+def test_strides_of_a_data_set_trial(store_path: Path, tmp_path: Path, capsys) -> None:
+    import json
+
+    root = tmp_path / "study"
+    assert main(["export", "1", "--db", str(store_path), "--dataset", str(root)]) == 0
+    capsys.readouterr()
+    assert main(["strides", "--dataset", str(root), "--json"]) == 0
+    (trial,) = json.loads(capsys.readouterr().out)["trials"]
+    with TrialStore(store_path, read_only=True) as store:
+        assert len(trial["strides"]) == len(store.strides(1).columns["side"])
+    assert main(["strides", "--dataset", str(root), "--trial", "nope"]) == 2
+    assert "no trial nope" in capsys.readouterr().err

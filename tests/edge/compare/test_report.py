@@ -117,3 +117,31 @@ def test_a_newcomers_study_simulated_recorded_compared_and_reported(tmp_path: Pa
     assert math.isfinite(sl["icc"])  # two trials a shoe: reliability
     assert doc["curves"]["foot_pitch_deg"]["n"] == 4
     assert (out / "report.html").is_file() and (out / "curves.png").is_file()
+
+
+def test_one_trials_report(tmp_path: Path, walk_left, walk_right, capsys) -> None:
+    """gaitedge report TRIAL: a recorded trial's page, rendered: figures load, one summary
+    row per parameter the trial has."""
+    from tests.conftest import capture_of
+
+    urls = [capture_of(tmp_path / f"{r.side}.gecap", r) for r in (walk_left, walk_right)]
+    db = tmp_path / "t.db"
+    assert main(["run", "--left", urls[0], "--right", urls[1], "--db", str(db),
+                 "--subject", "P07", "--shoe", "A"]) == 0  # fmt: skip
+    capsys.readouterr()
+    out = tmp_path / "rep"
+    assert main(["report", "1", "--db", str(db), "--out", str(out)]) == 0
+    page = Path(capsys.readouterr().out.strip())
+    assert page == out / "report.html"
+    doc = json.loads((out / "strides.json").read_text())
+    assert doc["summary"]["n_steady"]["L"] >= 5
+    assert doc["summary"]["L"]["min_toe_clearance_m"]["cv"] is None  # crosses zero: no CV
+    exe = _chromium()
+    dom = subprocess.run(
+        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert 'data-figures="2/2"' in dom and "Trial 1: subject P07, shoe A" in dom
+    assert main(["report", "9", "--db", str(db)]) == 2
+    assert "no trial 9" in capsys.readouterr().err
