@@ -8,7 +8,8 @@ one schema and no conversion::
 
 ``<table>`` is ``samples`` (every received sample, the model's outputs as columns, as in
 :mod:`edge.export`), ``events``, ``gaps``, ``strides`` (:mod:`edge.strides`) and
-``trials`` (one row: the trial's metadata and its stride summary as JSON). Every row of
+``trials`` (one row: the trial's metadata, the insoles' sample rate and its stride summary
+as JSON). Every row of
 every table carries the trial's metadata as columns (``condition``, ``shoe_model``,
 ``shoe_size``, ``surface``, ``operator``, ``model_name``, ``model_sha256``,
 ``gaitedge_version``, ``start_unix_s``, ``status``); ``study``, ``shoe``, ``subject`` and
@@ -54,7 +55,9 @@ __all__ = [
     "dataset_trials",
     "export_to_dataset",
     "partition_value",
+    "trial_parts",
     "trial_uuid",
+    "write_trial",
 ]
 
 #: The tables of a data set, ``trials`` last (it marks a trial complete).
@@ -94,6 +97,38 @@ def _write(path: Path, table: dict[str, npt.NDArray[Any]], meta: dict[str, Any])
         os.fsync(f.fileno())
 
 
+def trial_parts(study: str, shoe: str, subject: str, uuid_text: str) -> tuple[str, ...]:
+    """The hive partition folders of one trial."""
+    return (
+        f"study={partition_value(study)}", f"shoe={partition_value(shoe or 'unknown')}",
+        f"subject={partition_value(subject or 'unknown')}", f"trial={uuid_text}",
+    )  # fmt: skip
+
+
+def write_trial(
+    root: Path,
+    parts: Sequence[str],
+    tables: dict[str, dict[str, npt.NDArray[Any]]],
+    meta: dict[str, Any],
+) -> Path:
+    """Write one trial's tables (each of :data:`TABLES`) into the data set, crash-safe
+    (module docstring); returns its ``trials`` folder."""
+    tid = parts[-1].removeprefix("trial=")
+    incoming = root / "_incoming" / tid
+    if incoming.exists():
+        shutil.rmtree(incoming)  # what an earlier crash left
+    for name in TABLES:
+        _write(incoming / name / "part-0.parquet", tables[name], meta)
+    for name in TABLES:  # into place, trials last
+        final = root.joinpath(name, *parts)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # the same trial again: replace it
+            final.rename(incoming / f"{name}.old")
+        (incoming / name).rename(final)
+    shutil.rmtree(incoming)
+    return root.joinpath("trials", *parts)
+
+
 def export_to_dataset(
     store: TrialStore, trial_id: int, root: str | os.PathLike[str], *, study: str = "default"
 ) -> Path:
@@ -108,10 +143,7 @@ def export_to_dataset(
         raise ValueError(f"trial {trial_id} is still recording; export it when it has ended")
     root = Path(root)
     tid = trial_uuid(rec)
-    parts = (
-        f"study={partition_value(study)}", f"shoe={partition_value(rec.shoe or 'unknown')}",
-        f"subject={partition_value(rec.subject or 'unknown')}", f"trial={tid}",
-    )  # fmt: skip
+    parts = trial_parts(study, rec.shoe, rec.subject, tid)
     meta: dict[str, Any] = {k: getattr(rec, k) for k in META_COLUMNS}
     meta["status"] = rec.status
     tables: dict[str, dict[str, npt.NDArray[Any]]] = dict(trial_tables(store, trial_id))
@@ -124,24 +156,14 @@ def export_to_dataset(
         "writer_host": np.array([rec.writer_host], dtype=object),
         "end_unix_s": np.array([np.nan if rec.end_unix_s is None else rec.end_unix_s]),
         "notes": np.array([rec.notes], dtype=object),
+        "sample_rate_hz": np.array(
+            [next(iter(rec.devices.values())).sample_rate_hz if rec.devices else np.nan]
+        ),
         "stride_summary_json": np.array(
             [json.dumps(json_ready(summarise(table))) if table is not None else ""], dtype=object
         ),
     }
-    incoming = root / "_incoming" / tid
-    if incoming.exists():
-        shutil.rmtree(incoming)  # what an earlier crash left
-    for name in TABLES:
-        _write(incoming / name / "part-0.parquet", tables[name], meta)
-    for name in TABLES:  # into place, trials last
-        final = root.joinpath(name, *parts)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():  # the same trial again: replace it
-            old = incoming / f"{name}.old"
-            final.rename(old)
-        (incoming / name).rename(final)
-    shutil.rmtree(incoming)
-    return root.joinpath("trials", *parts)
+    return write_trial(root, parts, tables, meta)
 
 
 def dataset_trials(

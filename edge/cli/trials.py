@@ -49,7 +49,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "again (another model with --model), into a new trial in the same store; with the "
         "model it was recorded with, predictions and events equal the live run's. Raw "
         "captures (--left/--right FILE.gecap): the whole loop from the bytes, as fast as "
-        "possible, into a new trial.",
+        "possible, into a new trial. A study data set (--dataset SRC --out DST): every trial "
+        "replayed with the model and its strides measured, in parallel (local processes, or "
+        "a Dask cluster with --scheduler), into the data set DST.",
     )
     p_replay.add_argument("trial_id", nargs="?", type=int, help="the stored trial")
     p_replay.add_argument("--left", type=Path, metavar="FILE", help="raw capture of the left shoe")
@@ -58,6 +60,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p_replay.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
     p_replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p_replay.add_argument_group("a whole study data set (edge/archive.py)")
+    g.add_argument("--dataset", type=Path, metavar="SRC", help="replay every trial of SRC")
+    g.add_argument("--out", type=Path, metavar="DST", help="the data set to write them into")
+    g.add_argument("--jobs", type=int, help="local processes (default: one per core)")
+    g.add_argument("--scheduler", metavar="ADDR", help="a Dask scheduler, tcp://host:8786")
     model_args(p_replay)
     p_replay.set_defaults(func=replay)
 
@@ -141,6 +148,8 @@ async def replay(args: argparse.Namespace) -> int:
     from edge.runtime import TrialRecorder, replay_trial, summarize
     from edge.store import TrialInfo, TrialStore
 
+    if args.dataset is not None:
+        return _replay_dataset(args)
     captures = {side: p for side, p in (("L", args.left), ("R", args.right)) if p}
     if (args.trial_id is None) == (not captures):
         raise GaitedgeError("give a stored TRIAL id, or --left/--right capture files (not both)")
@@ -170,6 +179,31 @@ async def replay(args: argparse.Namespace) -> int:
             )  # fmt: skip
             new = await recorder.run()
         print(summarize(store, new).text())
+    return 0
+
+
+def _replay_dataset(args: argparse.Namespace) -> int:
+    from edge.archive import replay_dataset
+    from edge.model.files import default_model_dir
+    from edge.progress import progress_bar
+
+    if args.out is None:
+        raise GaitedgeError("--dataset SRC needs --out DST: the data set to write into")
+    if args.jobs is not None and args.jobs < 1:
+        raise GaitedgeError(f"--jobs {args.jobs}: give 1 or more processes")
+    if args.out.resolve() == args.dataset.resolve():
+        raise GaitedgeError("--out must be another folder than --dataset")
+    model_dir = args.model or default_model_dir()
+    with progress_bar(unit="trial", disable=args.quiet) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        done = replay_dataset(args.dataset, model_dir, args.out, jobs=args.jobs,
+                              scheduler=args.scheduler, backend=args.backend,
+                              progress=progress)  # fmt: skip
+    print(f"{len(done)} trial(s) replayed with {Path(model_dir).name} into {args.out}")
     return 0
 
 

@@ -44,8 +44,8 @@ class FootGeometry:
         (forward, left, up) offsets from the sensor [m].
     """
 
-    heel_m: tuple[float, float, float] = (-0.146, 0.0, -0.07)
-    toe_m: tuple[float, float, float] = (0.119, 0.0, -0.07)
+    heel_m: tuple[float, float, float] = (-0.14575, 0.0, -0.07)  # EU 42 on the dorsum
+    toe_m: tuple[float, float, float] = (0.11925, 0.0, -0.07)
 
     def __post_init__(self) -> None:
         for name in ("heel_m", "toe_m"):
