@@ -81,7 +81,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           help="the trial(s); with --dataset, none means all")  # fmt: skip
     p_export.add_argument("--db", type=Path, default=Path("gaitedge-trials.db"), help="the store")
     p_export.add_argument("--out", type=Path, default=Path("."), help="folder (default: here)")
-    p_export.add_argument("--format", default="csv", help="csv, parquet or csv,parquet")
+    p_export.add_argument("--format", default="csv",
+                          help="csv, parquet, gaitmap (its layout and sensor frame, with "
+                          "stride lists), or several: csv,parquet")  # fmt: skip
     p_export.add_argument("--dataset", type=Path, metavar="DIR",
                           help="append to the Parquet data set in DIR instead")  # fmt: skip
     p_export.add_argument("--study", default="default", help="the study's name (--dataset)")
@@ -228,8 +230,15 @@ async def export(args: argparse.Namespace) -> int:
                     ) from None
             return 0
         for tid in args.trial_id:
-            for path in export_trial(store, tid, args.out, formats=formats):
-                print(path)
+            if "gaitmap" in formats:
+                from edge.gaitmap_export import export_gaitmap
+
+                for path in export_gaitmap(store, tid, args.out):
+                    print(path)
+            rest = tuple(f for f in formats if f != "gaitmap")
+            if rest:
+                for path in export_trial(store, tid, args.out, formats=rest):
+                    print(path)
     return 0
 
 
