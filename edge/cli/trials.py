@@ -34,6 +34,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p_run.add_argument(f"--{field.replace('_', '-')}", help=f"trial {field}")
     p_run.add_argument("--max-bridge-ms", type=float, help="longer gaps reset the model (200)")
     p_run.add_argument("--max-wait-s", type=float, help="wait this long for a silent shoe (0.5)")
+    p_run.add_argument("--lsl", action="store_true",
+                       help="also stream samples, model outputs and events to Lab Streaming "
+                       "Layer (the lsl extra: mne-lsl)")  # fmt: skip
     model_args(p_run, backend_default=None)
     p_run.set_defaults(func=run)
 
@@ -134,7 +137,7 @@ async def run(args: argparse.Namespace) -> int:
     with TrialStore(args.db) as store:
         recorder = TrialRecorder(model, sources, store, info, backend=args.backend,
                                  max_bridge_ms=args.max_bridge_ms, max_wait_s=args.max_wait_s,
-                                 on_status=status)  # fmt: skip
+                                 on_status=status, lsl=args.lsl)  # fmt: skip
         trial_id = await recorder.run(stop, duration_s=args.duration)
         if tty:
             print()

@@ -106,6 +106,9 @@ class TrialRecorder:
     opener : callable(url, on_event=…) -> Transport
         Makes each shoe's transport (default :func:`firmware_bridge.transports.open_transport`;
         tests pass one that opens BLE links on a simulated radio).
+    lsl : bool
+        Also stream samples, model outputs and events to Lab Streaming Layer
+        (:mod:`edge.runtime.lsl`; the ``lsl`` extra).
 
     Attributes
     ----------
@@ -132,11 +135,16 @@ class TrialRecorder:
         step_interval_s: float = 0.1,
         on_status: Callable[[str], None] | None = None,
         opener: Callable[..., Transport] = open_transport,
+        lsl: bool = False,
     ) -> None:
         if not 1 <= len(sources) <= 2:
             raise ValueError(f"sources has {len(sources)} shoes; give one or two")
         self.model = model
         self.sink: TrialSink = StoreSink.start(store, info, model)
+        if lsl:  # also to Lab Streaming Layer (the lsl extra)
+            from edge.runtime.lsl import LslSink
+
+            self.sink = LslSink(self.sink, [c.name for c in model.outputs])
         self.trial_id = self.sink.trial_id
         try:
             self.stepper = Stepper(model, list(sources), sink=self.sink, backend=backend)
