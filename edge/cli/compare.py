@@ -30,6 +30,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--since", metavar="DATE", help="only trials from this day on (2026-11-30)")
     p.add_argument("--until", metavar="DATE", help="only trials up to this day")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--mixed", action="store_true",
+                   help="also a mixed model on the stride-level data")  # fmt: skip
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="also write report.html (self-contained), its figures and "
                    "comparison.json there, with the gait-cycle curves (SPM)")  # fmt: skip
@@ -67,7 +69,7 @@ async def compare(args: argparse.Namespace) -> int:
             raise GaitedgeError(
                 f"no measured trial of shoe {a} or {b} in {args.db} matches; see gaitedge trials"
             )
-        result = paired(trials, a, b)
+        result = paired(trials, a, b, mixed=args.mixed)
         if args.report is not None:
             from edge.compare.design import trial_quality
             from edge.compare.report import TrialQuality, write_report
@@ -108,7 +110,7 @@ def _from_dataset(args: argparse.Namespace) -> int:
         raise GaitedgeError(str(e)) from None
     if not trials:
         raise GaitedgeError(f"no trial of shoe {a} or {b} in {args.dataset} matches")
-    result = paired(trials, a, b)
+    result = paired(trials, a, b, mixed=args.mixed)
     if args.report is not None:
         from edge.compare.report import write_report
 

@@ -42,6 +42,12 @@ def comparison_lines(c: Comparison) -> list[str]:
             f"{_g(r.d_z, 2):>7}{_g(r.p_t, 2):>8}{_g(r.p_holm, 2):>8}{_g(r.mdc95, 2):>8}  "
             f"{', '.join(flags)}"
         )
+    mixed = [r for r in c.results if math.isfinite(r.mm_diff)]
+    if mixed:
+        lines += ["", f"{'mixed model (strides)':<26}{'B − A':>9}{'95 % CI':>20}{'p':>8}"]
+        for r in mixed:
+            ci = f"[{_g(r.mm_ci_low)}, {_g(r.mm_ci_high)}]"
+            lines.append(f"{r.parameter:<26}{_g(r.mm_diff):>9}{ci:>20}{_g(r.mm_p, 2):>8}")
     lines.append(
         f"paired t-test (its CI and d_z), Holm-corrected over the parameters, α = {ALPHA}; "
         "Wilcoxon signed-rank as a check; MDC95 from repeated trials of one shoe"

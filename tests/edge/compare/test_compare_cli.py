@@ -56,9 +56,10 @@ def test_compare_finds_the_longer_stride_of_shoe_b(tmp_path: Path, capsys) -> No
     assert sl["significant"] and sl["ci_low"] < 0.05 < sl["ci_high"]
     assert not res["cadence_spm"]["significant"]
     assert res["strike_angle_deg"]["n"] == 0  # not in these trials: nothing claimed
-    assert main(["compare", "--shoes", "A", "B", "--db", str(db)]) == 0
+    assert main(["compare", "--shoes", "A", "B", "--db", str(db), "--mixed"]) == 0
     text = capsys.readouterr().out
     assert "shoe B vs shoe A: 8 subject(s) wore both" in text
+    assert "mixed model (strides)" in text
     assert "stride_length_m" in text and "significant" in text
 
 
