@@ -30,6 +30,7 @@ is refused with one line naming the key. Example (every key optional)::
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import Any
 from edge.errors import ConfigError
 from edge.store import OPERATOR_FIELDS
 
-__all__ = ["RUN_KEYS", "ConfigError", "load_run_config"]
+__all__ = ["NUMBERS", "RUN_KEYS", "ConfigError", "check_number", "load_run_config"]
 
 
 #: Dotted TOML key → (argparse destination, type, allowed values or None).
@@ -53,6 +54,25 @@ RUN_KEYS: dict[str, tuple[str, type, tuple[str, ...] | None]] = {
     "runtime.max_bridge_ms": ("max_bridge_ms", float, None),
     "runtime.max_wait_s": ("max_wait_s", float, None),
 }
+
+
+#: The numeric settings and what they must be: ``True`` strictly positive, ``False`` >= 0.
+#: The config file and the command line check them alike (:func:`check_number`).
+NUMBERS = {"duration": True, "max_bridge_ms": False, "max_wait_s": True}
+
+
+def check_number(dest: str, value: object, where: str) -> float:
+    """``value`` as the float setting ``dest``, or a ConfigError naming ``where`` (a flag
+    or a file's key): finite, and > 0 or >= 0 as :data:`NUMBERS` says."""
+    positive = NUMBERS.get(dest, False)
+    bad = isinstance(value, bool) or not isinstance(value, int | float)
+    if not bad:
+        f = float(value)  # type: ignore[arg-type]
+        bad = not math.isfinite(f) or f < 0 or (positive and f == 0)
+    if bad:
+        need = "a number > 0" if positive else "a number >= 0"
+        raise ConfigError(f"{where} must be {need}, not {value!r}")
+    return f
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -81,9 +101,7 @@ def load_run_config(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ConfigError(f"{p}: unknown key {key!r}; known keys: {', '.join(RUN_KEYS)}")
         dest, kind, allowed = RUN_KEYS[key]
         if kind is float:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"{p}: {key} must be a number >= 0, not {value!r}")
-            value = float(value)
+            value = check_number(dest, value, f"{p}: {key}")
         elif not isinstance(value, str):
             raise ConfigError(f"{p}: {key} must be a string, not {value!r}")
         elif allowed is not None and value not in allowed:

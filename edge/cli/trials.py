@@ -112,6 +112,11 @@ def _run_settings(args: argparse.Namespace) -> argparse.Namespace:
         merged.setdefault(dest, value)
     for dest in ("left", "right", "model", "duration"):
         merged.setdefault(dest, None)
+    from edge.config import NUMBERS, check_number
+
+    for dest in NUMBERS:  # flags are checked as the file's keys are
+        if merged.get(dest) is not None:
+            merged[dest] = check_number(dest, merged[dest], "--" + dest.replace("_", "-"))
     return argparse.Namespace(**merged)
 
 

@@ -172,7 +172,9 @@ def test_run_reads_a_toml_config_and_flags_win(tmp_path, walk_left, capsys) -> N
     ("text", "message"),
     [
         ('[trial]\nsubjct = "x"\n', "unknown key 'trial.subjct'"),
-        ("duration = -3\n", "duration must be a number >= 0"),
+        ("duration = -3\n", "duration must be a number > 0"),
+        ("duration = nan\n", "duration must be a number > 0"),
+        ("[runtime]\nmax_bridge_ms = -inf\n", "runtime.max_bridge_ms must be a number >= 0"),
         ('backend = "gpu"\n', "backend is 'gpu'; choose one of numpy, tflite"),
         ("db = 3\n", "db must be a string"),
         ("db = \n", "not valid TOML"),
@@ -295,3 +297,22 @@ def test_strides_of_a_plain_format_folder(tmp_path, walk_left, walk_right, capsy
     assert {"L", "R"} <= set(summary)
     assert 1.0 < summary["L"]["stride_length_m"]["mean"] < 1.5
     assert 0.9 < summary["R"]["stride_time_s"]["mean"] < 1.4  # from the recording's events
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--duration", "-1"], "--duration must be a number > 0, not -1.0"),
+        (["--duration", "0"], "--duration must be a number > 0"),
+        (["--duration", "nan"], "--duration must be a number > 0, not nan"),
+        (["--max-bridge-ms", "-5"], "--max-bridge-ms must be a number >= 0"),
+        (["--max-wait-s", "0"], "--max-wait-s must be a number > 0"),
+    ],
+)
+def test_bad_numeric_flags_are_one_line_as_in_the_file(tmp_path, capsys, flags, message) -> None:
+    """Issue 14: the flags were taken as given (a negative duration, a NaN one)."""
+    argv = ["run", "--left", "replay://x.gecap", "--db", str(tmp_path / "t.db"), *flags]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "t.db").exists()  # refused before anything was opened
