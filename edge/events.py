@@ -365,9 +365,10 @@ def median_stride_s(
     """Median time between consecutive heel strikes of one foot [s]; NaN if none.
 
     ``heel_strikes_at`` : counters of the heel strikes, in order. Intervals longer than
-    ``max_stride_s`` span a stop or a lost stretch and are left out.
+    ``max_stride_s`` span a stop or a lost stretch and are left out, and so are those that
+    are not positive: where a device restarted, its counter started over.
     """
     hs = np.asarray(heel_strikes_at, dtype=np.float64)
     strides = np.diff(hs) / sampling_rate_hz
-    strides = strides[strides < max_stride_s]
+    strides = strides[(strides > 0) & (strides < max_stride_s)]
     return float(np.median(strides)) if strides.size else math.nan

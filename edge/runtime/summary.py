@@ -70,7 +70,7 @@ class TrialSummary:
                  f"shoe {self.shoe or '?'}; stored in {self.path}"]  # fmt: skip
         for side, s in self.shoes.items():
             stride = s.stride_time_s
-            cadence = f"{60.0 / stride:.0f} strides/min" if stride == stride else "–"
+            cadence = f"{60.0 / stride:.0f} strides/min" if stride > 0 else "–"  # NaN: "–"
             lines.append(
                 f"  {side}: {s.samples} samples stored, {s.lost} lost ({s.lost_pct:.1f} %), "
                 f"{s.resets} model resets; {s.heel_strikes} heel strikes, {s.toe_offs} "

@@ -251,3 +251,12 @@ def test_ipol_true_targets_recall(ipol_dir: Path) -> None:
         assert n_true > 20, kind
         assert n_matched / n_true >= 0.99, kind
         assert n_matched / n_pred >= 0.99, kind
+
+
+def test_median_stride_ignores_a_restarted_counter() -> None:
+    """Issue 14: after a device restart the counter starts over; the interval across it was
+    negative, a median of 0 s followed and the summary divided by it."""
+    from edge.events import median_stride_s
+
+    assert median_stride_s([100, 210, 5, 115, 226], 100.0) == pytest.approx(1.1)
+    assert math.isnan(median_stride_s([100, 100], 100.0))
