@@ -114,7 +114,8 @@ class GRUWeights:
         return sum(a.size for a in arrays)
 
     def validate(self) -> None:
-        """Raise ValueError naming the first array whose shape does not fit the others."""
+        """Raise ValueError naming the first array whose shape does not fit the others, or
+        that holds a NaN or an infinity."""
         h, n_layers = self.hidden, self.n_layers
         if not (len(self.w_hh) == len(self.b_ih) == len(self.b_hh) == n_layers >= 1):
             raise ValueError("GRU weights: every layer needs w_ih, w_hh, b_ih and b_hh")
@@ -134,6 +135,13 @@ class GRUWeights:
                 f"GRU weights: head is {self.w_out.shape} + {self.b_out.shape}, "
                 f"expected (O, {h}) + (O,)"
             )
+        named = {"w_out": self.w_out, "b_out": self.b_out}
+        for i in range(n_layers):
+            named.update({f"w_ih[{i}]": self.w_ih[i], f"w_hh[{i}]": self.w_hh[i],
+                          f"b_ih[{i}]": self.b_ih[i], f"b_hh[{i}]": self.b_hh[i]})  # fmt: skip
+        for name, a in named.items():  # a NaN or inf weight (or int8 scale) poisons every output
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"GRU weights: {name} holds NaN or inf values")
 
     @classmethod
     def random(

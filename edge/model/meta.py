@@ -9,6 +9,7 @@ written. :func:`edge.model.files.save_model` writes the file.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast, get_args
@@ -204,12 +205,18 @@ class _Reader:
         return cast(int, self.get(raw, key, where, int, "an integer"))
 
     def number(self, raw: Mapping[str, Any], key: str, where: str = "") -> float:
-        return float(self.get(raw, key, where, float, "a number"))
+        value = float(self.get(raw, key, where, float, "a number"))
+        if not math.isfinite(value):  # JSON from Python may hold NaN or Infinity
+            raise self.fail(f"{where}{key}", "a finite number")
+        return value
 
     def numbers(self, raw: Mapping[str, Any], key: str, where: str = "") -> tuple[float, ...]:
         values = self.get(raw, key, where, (list, tuple), "a list of numbers")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            raise self.fail(f"{where}{key}", "a list of numbers")
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        ):
+            raise self.fail(f"{where}{key}", "a list of finite numbers")
         return tuple(float(v) for v in values)
 
     def texts(self, raw: Mapping[str, Any], key: str, where: str = "") -> tuple[str, ...]:

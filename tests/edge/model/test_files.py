@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -136,3 +137,50 @@ def test_damaged_twin_and_missing_twin(tmp_path, walk_left) -> None:
     save_model(tmp_path / "b", GRUWeights.random(6, 16, 3), name="b", tflite=False, **kw)
     with pytest.raises(ModelFileError, match=r"has no \.tflite twin"):
         load_model(tmp_path / "b").backend("tflite")
+
+
+def _broken_copy(tmp_path, edit_json=None, edit_npz=None):  # type: ignore[no-untyped-def]
+    """The shipped model copied, its model.json and/or weights changed (hash kept right)."""
+    import hashlib
+    import json
+    import shutil
+
+    import numpy as np
+
+    from edge.model.files import default_model_dir
+
+    d = tmp_path / "broken"
+    shutil.copytree(default_model_dir(), d)
+    meta = json.loads((d / "model.json").read_text())
+    if edit_npz is not None:
+        with np.load(d / "model.npz") as z:
+            arrays = {k: z[k].copy() for k in z.files}
+        edit_npz(arrays)
+        np.savez(d / "model.npz", **arrays)
+        meta["weights"]["sha256"] = hashlib.sha256((d / "model.npz").read_bytes()).hexdigest()
+    if edit_json is not None:
+        edit_json(meta)
+    (d / "model.json").write_text(json.dumps(meta))  # json writes NaN as NaN, as a bug would
+    return d
+
+
+@pytest.mark.parametrize(
+    ("edit_json", "edit_npz", "message"),
+    [
+        (lambda m: m["normalisation"]["mean"].__setitem__(0, float("nan")), None,
+         "normalisation.mean (expected a list of finite numbers)"),
+        (lambda m: m["inputs"].__setitem__("sample_rate_hz", float("nan")), None,
+         "inputs.sample_rate_hz (expected a finite number)"),
+        (None, lambda a: a["gru.weight_ih_l0.scale"].__setitem__(3, np.inf),
+         "w_ih[0] holds NaN or inf"),
+    ],
+)  # fmt: skip
+def test_a_model_with_nan_or_inf_is_refused_at_load(tmp_path, edit_json, edit_npz, message) -> None:
+    """Issue 14: such a model loaded, its predictions were NaN and every store write failed."""
+    from edge.errors import ModelFileError
+    from edge.model.files import load_model
+
+    d = _broken_copy(tmp_path, edit_json, edit_npz)
+    with pytest.raises(ModelFileError, match=re.escape(message)) as info:
+        load_model(d)
+    assert "\n" not in str(info.value)
