@@ -62,7 +62,7 @@ from edge.runtime.stepper import Stepper
 from edge.store import StoreHealth, TrialInfo, TrialStatus, TrialStore
 from edge.strides.live import LiveStrides
 from edge.strides.stored import geometry_of
-from firmware_bridge import DeviceInfo, SampleBlock, Status, spec
+from firmware_bridge import DeviceInfo, SampleBlock, Status, framing, spec
 from firmware_bridge.errors import GaitedgeError
 from firmware_bridge.transports import Transport, TransportEvent, open_transport
 
@@ -139,6 +139,12 @@ class TrialRecorder:
     ) -> None:
         if not 1 <= len(sources) <= 2:
             raise ValueError(f"sources has {len(sources)} shoes; give one or two")
+        if not framing.using_cobs_c_core():  # a Pi without a compiler: say it, once a trial
+            log.warning(
+                "the cobs package runs without its C core (pure Python: framing ~8x slower, "
+                "still fine for two 100 Hz shoes); with a compiler: pip install --force-reinstall "
+                "--no-binary cobs cobs"
+            )
         self.model = model
         self.sink: TrialSink = StoreSink.start(store, info, model)
         if lsl:  # also to Lab Streaming Layer (the lsl extra)

@@ -490,3 +490,20 @@ async def test_a_device_the_model_cannot_take_ends_the_trial_with_one_line(
         (err,) = [e.message for e in store.errors(tid)]
         assert "trained at 100 Hz" in err and "50 Hz" in err and "\n" not in err
         assert rec.error == err
+
+
+def test_a_pure_python_cobs_is_said_once_a_trial(tmp_path: Path, monkeypatch, caplog) -> None:
+    """Issue 14: cobs 1.2.2 builds pure Python where there is no compiler (a Pi), silently."""
+    import logging
+
+    from firmware_bridge import framing
+
+    model = load_model(default_model_dir())
+    for c_core in (True, False):
+        monkeypatch.setattr(framing, "using_cobs_c_core", lambda c=c_core: c)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING), TrialStore(tmp_path / f"{c_core}.db") as store:
+            rec = TrialRecorder(model, {"L": "replay://none.gecap"}, store, TrialInfo())
+            rec.sink.finish("stopped")
+        said = [r for r in caplog.records if "without its C core" in r.getMessage()]
+        assert len(said) == (0 if c_core else 1)
