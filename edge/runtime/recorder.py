@@ -175,7 +175,8 @@ class TrialRecorder:
 
         Returns the trial id. The trial ends ``complete`` (``stop`` set: the operator ended
         it; the duration reached; every link ended), ``error`` (a device the model cannot
-        take, a link that gave up reconnecting) or ``disk_full`` (set by the store).
+        take, a link that gave up reconnecting) or ``disk_full`` (set by the store; the
+        trial ends at once then: nothing more could be kept).
         """
         stop = stop or asyncio.Event()
         status: TrialStatus = "complete"
@@ -196,6 +197,10 @@ class TrialRecorder:
                     break
                 await asyncio.wait({stopped}, timeout=self.step_interval_s)
                 self._step_ready()
+                if self.sink.health is not StoreHealth.OK:  # nothing more can be kept: end
+                    if self.on_status is not None:
+                        self.on_status(self.status_line())
+                    break
                 if time.monotonic() >= next_status:
                     next_status += 1.0
                     self._take_strides()
