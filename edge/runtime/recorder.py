@@ -175,8 +175,9 @@ class TrialRecorder:
 
         Returns the trial id. The trial ends ``complete`` (``stop`` set: the operator ended
         it; the duration reached; every link ended), ``error`` (a device the model cannot
-        take, a link that gave up reconnecting) or ``disk_full`` (set by the store; the
-        trial ends at once then: nothing more could be kept).
+        take, a link that gave up reconnecting, no sample from any shoe: the cause the
+        links gave is in :attr:`error`) or ``disk_full`` (set by the store; the trial ends
+        at once then: nothing more could be kept).
         """
         stop = stop or asyncio.Event()
         status: TrialStatus = "complete"
@@ -217,6 +218,8 @@ class TrialRecorder:
             for r in readers:
                 if not r.cancelled() and r.exception() is not None and self.error is None:
                     self.error = str(r.exception())
+            if self.error is None and not any(s.stats.samples for s in self.shoes.values()):
+                self.error = "no samples from any shoe" + self._link_cause()
             if self.error is not None:
                 status = "error"
                 self.sink.error(None, self.error)
@@ -407,6 +410,12 @@ class TrialRecorder:
         self.sink.strides(rows)
         for row in rows:
             self.shoes[row["side"]].stats.last_stride = row
+
+    def _link_cause(self) -> str:
+        """``: <what the links said>`` (their last event with a detail), or ``""``."""
+        said = [f"{side}: {e.kind} {e.detail}".strip() for side, shoe in self.shoes.items()
+                for e in shoe.events[-1:] if e.detail]  # fmt: skip
+        return ": " + "; ".join(said) if said else " (the links opened and ended, sending nothing)"
 
     # ------------------------------------------------------------------ reporting
 

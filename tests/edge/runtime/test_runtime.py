@@ -510,3 +510,18 @@ def test_a_pure_python_cobs_is_said_once_a_trial(tmp_path: Path, monkeypatch, ca
             rec.sink.finish("stopped")
         said = [r for r in caplog.records if "without its C core" in r.getMessage()]
         assert len(said) == (0 if c_core else 1)
+
+
+async def test_a_trial_that_received_nothing_is_an_error_with_the_cause(tmp_path: Path) -> None:
+    """Issue 14: a BLE run that could not connect ended "complete" with 0 samples, exit 0."""
+    from firmware_bridge.transports.capture import CaptureWriter
+
+    empty = tmp_path / "empty.gecap"
+    CaptureWriter(empty, source="nothing").close()  # a link that opens and sends nothing
+    model = load_model(default_model_dir())
+    with TrialStore(tmp_path / "t.db") as store:
+        rec = TrialRecorder(model, {"L": f"replay://{empty}"}, store, TrialInfo())
+        tid = await rec.run(duration_s=5.0)
+        assert store.trial(tid).status == "error"
+        assert rec.error is not None and rec.error.startswith("no samples from any shoe")
+        assert any(e.message == rec.error for e in store.errors(tid))
