@@ -60,6 +60,13 @@ class SampleBlock:
         )
 
 
+#: A forward jump of the counter this large or larger [samples], followed at once by a
+#: packet that continues the stream from before it, was a corrupted counter (see
+#: :attr:`DecoderStats.resyncs`). Genuine gaps are never contradicted that way: the packets
+#: from before a loss cannot arrive after one from after it except by reordering, which
+#: moves one packet, not hundreds of samples.
+RESYNC_JUMP: Final = 256
+
 #: What :meth:`StreamDecoder.feed` returns, one item at a time.
 Decoded = DeviceInfo | Status | SampleBlock
 
@@ -94,6 +101,14 @@ class DecoderStats:
         Samples that arrived late, inside a gap already reported; dropped.
     resets : int
         Device restarts seen (new boot_id, or the counter went back without a duplicate).
+    resyncs : int
+        Forward jumps of at least :data:`RESYNC_JUMP` samples that the very next packet
+        contradicted by continuing the stream from before them: the jumping packet's
+        counter was corrupted and still passed the CRC (about 1 in 65,536 corrupted
+        frames). Its samples, already delivered, are counted in ``bogus_samples`` as well
+        as ``samples_ok``; the gap it opened is not counted as lost.
+    bogus_samples : int
+        Samples delivered from such a packet.
     """
 
     bytes_in: int = 0
@@ -110,6 +125,8 @@ class DecoderStats:
     duplicates: int = 0
     out_of_order: int = 0
     resets: int = 0
+    resyncs: int = 0
+    bogus_samples: int = 0
 
     @property
     def frames_bad(self) -> int:
@@ -165,6 +182,9 @@ class StreamDecoder:
         self._next_seq: int | None = None  # unwrapped counter expected next
         self._t_last_raw = 0
         self._t_last = 0  # unwrapped device time of the last packet's first sample
+        # the last packet's big forward jump, to undo if the next one contradicts it:
+        # (stream position before it, jump [samples], its samples, t_last_raw, t_last)
+        self._jump: tuple[int, int, int, int, int] | None = None
 
     def feed(self, chunk: bytes) -> list[Decoded]:
         """Decode ``chunk``; return the packets it completes, in order.
@@ -235,6 +255,7 @@ class StreamDecoder:
             st.duplicates += n
             return None
         nxt = self._next_seq
+        jump, self._jump = self._jump, None
         if nxt is None:
             seq = seq_raw
         else:
@@ -242,6 +263,9 @@ class StreamDecoder:
             if delta >= spec.WRAP // 2:
                 delta -= spec.WRAP
             seq = nxt + delta
+            if jump is not None and delta < 0 and seq == jump[0]:
+                nxt = self._undo_jump(jump)  # the last packet's counter was corrupted
+                delta = 0
             if delta < 0:
                 if self._fill_gap(seq, n):
                     st.out_of_order += n
@@ -253,6 +277,8 @@ class StreamDecoder:
                 st.gaps += 1
                 st.lost_samples += delta
                 self._gaps.append([seq - delta, seq])
+                if delta >= RESYNC_JUMP:
+                    self._jump = (seq - delta, delta, n, self._t_last_raw, self._t_last)
         # device time: unwrap against the previous packet (or start fresh after a restart)
         if nxt is None or self._next_seq is None:
             t = t_raw
@@ -268,6 +294,23 @@ class StreamDecoder:
             self._recent.popitem(last=False)
         st.samples_ok += n
         return seq, t, pkt
+
+    def _undo_jump(self, jump: tuple[int, int, int, int, int]) -> int:
+        """Take back the last packet's forward jump (its counter was corrupted); return the
+        stream position before it."""
+        before, delta, n, t_raw, t = jump
+        st = self.stats
+        st.resyncs += 1
+        st.bogus_samples += n
+        st.gaps -= 1
+        st.lost_samples -= delta
+        if self._gaps and self._gaps[-1] == [before, before + delta]:
+            self._gaps.pop()
+        self._t_last_raw, self._t_last = t_raw, t
+        self._next_seq = before
+        log.warning("a packet's counter jumped %d samples ahead and the next one "
+                    "continued from before it: resynchronised", delta)  # fmt: skip
+        return before
 
     def _fill_gap(self, seq: int, n: int) -> bool:
         """If samples [seq, seq+n) lie in a reported gap, take them out of it; True if so."""

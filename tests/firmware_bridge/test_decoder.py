@@ -190,3 +190,29 @@ def _valid(segment: bytes) -> bool:
     except FrameError:
         return False
     return True
+
+
+def test_a_corrupted_counter_far_ahead_does_not_silence_the_shoe() -> None:
+    """Issue 14: one CRC-valid frame whose counter jumped far ahead made every later
+    genuine packet "late" (dropped) for the rest of the trial. The next packet continuing
+    from before the jump shows the jump was false: the stream resynchronises."""
+    d = StreamDecoder()
+    genuine = [_samples(s, 4) for s in range(0, 40, 4)]
+    later = [_samples(s, 4) for s in range(40, 80, 4)]
+    out = _blocks(d.feed(b"".join(genuine) + _samples(5000, 4) + b"".join(later)))
+    seq = out.seq.tolist()
+    assert seq[:40] == list(range(40)) and seq[40:44] == [5000, 5001, 5002, 5003]
+    assert seq[44:] == list(range(40, 80))  # every later genuine sample delivered
+    s = d.stats
+    assert (s.resyncs, s.bogus_samples, s.lost_samples, s.gaps, s.out_of_order) == (1, 4, 0, 0, 0)
+
+
+def test_a_real_gap_is_not_taken_for_a_corrupted_counter() -> None:
+    """A long outage: the counter jumps and the stream goes on from there."""
+    d = StreamDecoder()
+    feed = b"".join(_samples(s, 4) for s in range(0, 40, 4))
+    feed += b"".join(_samples(s, 4) for s in range(1000, 1040, 4))
+    out = _blocks(d.feed(feed + _samples(36, 4)))  # then a duplicate of a packet from before
+    assert out.seq.tolist() == [*range(40), *range(1000, 1040)]
+    s = d.stats
+    assert (s.resyncs, s.lost_samples, s.gaps) == (0, 960, 1)
