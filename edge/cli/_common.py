@@ -17,6 +17,15 @@ def model_args(p: argparse.ArgumentParser, backend_default: str | None = "numpy"
                    help="engine (default numpy; tflite needs the tflite extra)")  # fmt: skip
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def shown(text: object) -> str:
+    """``text`` safe for a terminal: control characters (an escape sequence in a trial's
+    notes, a bell in a subject code) written as ``\\xNN`` instead of acted on."""
+    return str(text).translate(_CONTROL)
+
+
 def existing_store(path: Path) -> None:
     """Refuse, in one line, a --db that does not exist (opening would create an empty one)."""
     if not path.exists():

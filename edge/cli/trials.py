@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from edge.cli._common import existing_store, model_args, reading_store, stop_on_signals
+from edge.cli._common import existing_store, model_args, reading_store, shown, stop_on_signals
 from edge.store import OPERATOR_FIELDS
 from firmware_bridge.errors import GaitedgeError
 
@@ -261,8 +261,8 @@ async def trials(args: argparse.Namespace) -> int:
             print(f"{len(rows)} trial(s) in {args.db}")
             for t in rows:
                 start = time.strftime("%Y-%m-%d %H:%M", time.localtime(t.start_unix_s))
-                print(f"  {t.id:>4}  {start}  {t.status:<11}  subject {t.subject or '?'}"
-                      f"  shoe {t.shoe or '?'}  {t.condition}")  # fmt: skip
+                print(f"  {t.id:>4}  {start}  {t.status:<11}  subject {shown(t.subject or '?')}"
+                      f"  shoe {shown(t.shoe or '?')}  {shown(t.condition)}")  # fmt: skip
             return 0
         t = store.trial(args.trial_id)
         for field in dataclasses.fields(t):
@@ -271,15 +271,16 @@ async def trials(args: argparse.Namespace) -> int:
                 continue
             if key.endswith("_unix_s") and value is not None:
                 value = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
-            print(f"{key.removesuffix('_unix_s'):>18}  {value}")
+            print(f"{key.removesuffix('_unix_s'):>18}  {shown(value)}")
         for side, dev in t.devices.items():
-            print(f"{'shoe ' + side:>18}  id {dev.device_id}, firmware {dev.firmware}, "
-                  f"{dev.sample_rate_hz:g} Hz, {dev.transport}")  # fmt: skip
+            where = shown(dev.transport)
+            print(f"{'shoe ' + side:>18}  id {shown(dev.device_id)}, firmware "
+                  f"{shown(dev.firmware)}, {dev.sample_rate_hz:g} Hz, {where}")  # fmt: skip
         gaps, events = store.gaps(args.trial_id), store.events(args.trial_id)
         print(f"{'gaps':>18}  {len(gaps)} ({sum(g.n_lost for g in gaps)} samples)")
         print(f"{'events':>18}  {len(events)}")
         for e in store.errors(args.trial_id):
-            print(f"{'error':>18}  {e.side or 'trial'}: {e.message}")
+            print(f"{'error':>18}  {e.side or 'trial'}: {shown(e.message)}")
         table = stored_table(store, args.trial_id)
     print()
     if table is None:

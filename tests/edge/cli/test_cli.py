@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from edge.cli import main
-from edge.store import TrialStore
+from edge.store import TrialInfo, TrialStore
 from firmware_bridge.sim.insole import InsoleSimulator
 from firmware_bridge.transports.capture import CaptureWriter
 from tests.conftest import capture_of
@@ -316,3 +316,18 @@ def test_bad_numeric_flags_are_one_line_as_in_the_file(tmp_path, capsys, flags, 
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "t.db").exists()  # refused before anything was opened
+
+
+def test_escape_sequences_in_trial_fields_do_not_reach_the_terminal(tmp_path, capsys) -> None:
+    """Issue 14: notes with an escape sequence were printed raw (a screen cleared, colours)."""
+    db = tmp_path / "t.db"
+    with TrialStore(db) as store:
+        tid = store.start_trial(TrialInfo(subject="P\x0701", notes="\x1b[2J\x1b[31mred", shoe="A"))
+        store.finish_trial(tid)
+    for argv in (["trials", "--db", str(db)], ["trials", "1", "--db", str(db)]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\x07" not in out
+        assert "P\\x0701" in out
+    assert main(["trials", "1", "--db", str(db)]) == 0
+    assert "\\x1b[2J\\x1b[31mred" in capsys.readouterr().out
