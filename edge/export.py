@@ -29,14 +29,18 @@
     the trial summary (mean, SD, CV per foot over steady strides, symmetry index).
 
 CSV: comma-separated, a header row, ``.`` decimals, full float precision, empty = none.
+Every file is written as ``<name>.part`` and renamed when complete: a full disk or a kill
+leaves no truncated file under a final name.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -192,11 +196,26 @@ def export_trial(
         for fmt in formats:
             path = out / f"trial-{trial_id}-{name}.{fmt}"
             if fmt == "csv":
-                _write_csv(path, table)
+                _atomically(path, functools.partial(_write_csv, table=table))
             else:
-                _write_parquet(path, table, meta)
+                _atomically(path, functools.partial(_write_parquet, table=table, meta=meta))
             written.append(path)
     path = out / f"trial-{trial_id}.json"
-    path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    text = json.dumps(meta, indent=2, default=str) + "\n"
+    _atomically(path, lambda p: p.write_text(text))
     written.append(path)
     return written
+
+
+def _atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through ``<name>.part`` and rename it into place when complete, so a
+    full disk or a kill never leaves a truncated file under the final name."""
+    part = path.with_name(path.name + ".part")
+    try:
+        write(part)
+        with part.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

@@ -245,7 +245,14 @@ async def export(args: argparse.Namespace) -> int:
                     print(path)
             rest = tuple(f for f in formats if f != "gaitmap")
             if rest:
-                for path in export_trial(store, tid, args.out, formats=rest):
+                try:
+                    paths = export_trial(store, tid, args.out, formats=rest)
+                except OSError as e:
+                    raise GaitedgeError(
+                        f"cannot write trial {tid} into {args.out}: {e.strerror or e}; free "
+                        "space or pick another --out (no partial file was left)"
+                    ) from None
+                for path in paths:
                     print(path)
     return 0
 

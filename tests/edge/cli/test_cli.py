@@ -331,3 +331,36 @@ def test_escape_sequences_in_trial_fields_do_not_reach_the_terminal(tmp_path, ca
         assert "P\\x0701" in out
     assert main(["trials", "1", "--db", str(db)]) == 0
     assert "\\x1b[2J\\x1b[31mred" in capsys.readouterr().out
+
+
+def test_export_to_a_full_or_wrong_target_is_one_line_and_leaves_no_partial_file(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """Issue 14: export showed tracebacks on unwritable or full targets and left truncated
+    files under their final names."""
+    import errno
+
+    import edge.export
+
+    db = tmp_path / "t.db"
+    with TrialStore(db) as store:
+        store.finish_trial(store.start_trial(TrialInfo(subject="P01")))
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    assert main(["export", "1", "--db", str(db), "--out", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gaitedge: error: cannot write trial 1") and "Traceback" not in err
+
+    real = edge.export._write_csv
+
+    def half_then_full(path, table):  # type: ignore[no-untyped-def]
+        real(path, table)
+        if "events" in path.name:  # the second file: half written, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(edge.export, "_write_csv", half_then_full)
+    out = tmp_path / "out"
+    assert main(["export", "1", "--db", str(db), "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["trial-1-samples.csv"]  # complete ones only; no .part, no half file
