@@ -667,14 +667,26 @@ class TrialStore:
     # ------------------------------------------------------------------ reading
 
     def trials(self) -> list[TrialRecord]:
-        """Every trial, oldest first."""
+        """Every trial, oldest first. Read-only, a trial left ``recording`` by a writer
+        that is gone is shown ``interrupted``, as opening read-write would mark it."""
         with self._reading() as conn:
-            return reader.trials(conn)
+            return [self._as_seen(t) for t in reader.trials(conn)]
+
+    def _as_seen(self, t: TrialRecord) -> TrialRecord:
+        if (
+            self.read_only
+            and t.status == "recording"
+            and not writer_alive(
+                t.writer_host, t.writer_boot_id, t.writer_pid, t.writer_start_ticks
+            )
+        ):
+            return dataclasses.replace(t, status="interrupted")
+        return t
 
     def trial(self, trial_id: int) -> TrialRecord:
         """One trial, with its devices and output names."""
         with self._reading() as conn:
-            return reader.trial(conn, trial_id, repr(str(self.path)))
+            return self._as_seen(reader.trial(conn, trial_id, repr(str(self.path))))
 
     def samples(self, trial_id: int, side: Side) -> SampleArrays:
         """One shoe's samples in arrival order (shapes and units: :class:`SampleArrays`)."""

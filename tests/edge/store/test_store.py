@@ -450,3 +450,26 @@ def test_sigkill_loses_at_most_one_second(tmp_path: Path) -> None:
     with TrialStore(path, read_only=True) as store:
         assert [t.status for t in store.trials()] == ["interrupted"] * 20
     print(f"20 kills: lost {min(losses):.3f}-{max(losses):.3f} s (median {np.median(losses):.3f})")
+
+
+def test_a_killed_trial_is_listed_interrupted_even_read_only(tmp_path: Path) -> None:
+    """Issue 14: a trial whose writer died was listed 'recording' until the store was
+    opened read-write (which a read-only viewer never does)."""
+    path = tmp_path / "k.db"
+    code = (
+        "import os, sys\n"
+        "from edge.store import TrialStore, TrialInfo\n"
+        f"s = TrialStore({str(path)!r})\n"
+        "s.start_trial(TrialInfo(subject='P01'))\n"
+        "os._exit(0)\n"  # dies without closing: the trial stays 'recording' on disk
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT status FROM trials").fetchone()[0] == "recording"
+    conn.close()
+    with TrialStore(path, read_only=True) as store:
+        (t,) = store.trials()
+        assert t.status == "interrupted" and store.trial(t.id).status == "interrupted"
+    conn = sqlite3.connect(path)  # and nothing was written
+    assert conn.execute("SELECT status FROM trials").fetchone()[0] == "recording"
+    conn.close()
