@@ -48,6 +48,15 @@ def _chromium() -> str:
     return exe
 
 
+def _rendered(exe: str, page: Path) -> str:
+    """The page's DOM after headless Chromium loaded it and ran its figure check."""
+    return subprocess.run(
+        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+
+
 def test_the_report_renders_with_every_figure_and_row(tmp_path: Path) -> None:
     rng = np.random.default_rng(9)
     trials = _with_curves(study(rng, subjects=8, effect={"stride_length_m": 0.05}), rng)
@@ -67,11 +76,7 @@ def test_the_report_renders_with_every_figure_and_row(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "rep" / "comparison.json").read_text())
     assert doc["comparison"]["curves"]["foot_pitch_deg"]["regions"]
     exe = _chromium()
-    dom = subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+    dom = _rendered(exe, page)
     assert 'data-figures="2/2"' in dom  # both figures decoded in the browser
     summary = dom.split('class="summary"')[1].split("</table>")[0]
     assert summary.count("<tr>") == 1 + len(PARAMS)  # header + one row per parameter
@@ -137,11 +142,7 @@ def test_one_trials_report(tmp_path: Path, walk_left, walk_right, capsys) -> Non
     assert doc["summary"]["n_steady"]["L"] >= 5
     assert doc["summary"]["L"]["min_toe_clearance_m"]["cv"] is None  # crosses zero: no CV
     exe = _chromium()
-    dom = subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+    dom = _rendered(exe, page)
     assert 'data-figures="2/2"' in dom and "Trial 1: subject P07, shoe A" in dom
     assert main(["report", "9", "--db", str(db)]) == 2
     assert "no trial 9" in capsys.readouterr().err
