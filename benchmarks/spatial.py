@@ -68,7 +68,7 @@ from _reference import (
     pass_figures,
 )
 
-from edge.strides.analysis import FootRecording, trial_strides, uniform_samples
+from edge.strides.analysis import FootRecording, foot_motion, trial_strides, uniform_samples
 from edge.strides.geometry import FootGeometry
 from edge.strides.spatial import spatial_parameters
 from edge.strides.trajectory import smoothed_trajectory
@@ -89,6 +89,8 @@ def _foot_passes(
     foot: FootRecording, passes: list[dict[str, Any]], lengths: dict[str, np.ndarray]
 ) -> list[dict[str, float]]:
     """Distance, speed and stride sum of one foot over its passes."""
+    # one trajectory through the whole trial, lost stretches interpolated: a pass's net
+    # displacement needs one position axis (foot_motion restarts it after long losses)
     imu, received = uniform_samples(foot.counter, foot.imu)
     rest = stance_mask(imu, foot.rate_hz) & received
     traj = smoothed_trajectory(imu, foot.rate_hz, rest)
@@ -168,16 +170,19 @@ def run_mocap(folder: Path) -> dict[str, Any]:
     for side in ("L", "R"):
         imu, rate, st = data[side]["imu"], data[side]["rate_hz"], data[side]["strides"]
         t = time.perf_counter()
-        rest = stance_mask(imu, rate)
-        traj = smoothed_trajectory(imu, rate, rest)
+        motion = foot_motion(
+            FootRecording(side=side, rate_hz=rate, counter=np.arange(len(imu)), imu=imu)  # type: ignore[arg-type]
+        )
+        assert motion is not None  # the walk has its strides
         out = spatial_parameters(
-            traj,
-            imu,
+            motion.traj,
+            motion.imu,
             rate,
-            rest_runs(rest, rate),
+            motion.stances,
             heel_strikes=np.sort(st[:, 3]),
             toe_offs=np.sort(st[:, 4]),
             geometry=MOCAP_GEOMETRY,
+            axes=motion.axes,
         )
         seconds += time.perf_counter() - t
         ours = np.array(

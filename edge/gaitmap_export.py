@@ -13,8 +13,9 @@
     axes as :func:`edge.strides.spatial.foot_axes` estimates them from the walk (forward:
     the direction of travel, up: gravity at foot flat), so it is already aligned to gravity
     (gaitmap's ``align_dataset_to_gravity`` is not needed, though harmless) and works for
-    any mounting. Lost samples are filled by linear interpolation (gaitmap wants a
-    uniform signal).
+    any mounting; the trajectory pass is the stride analytics' own
+    (:func:`edge.strides.analysis.foot_motion`). Lost samples are filled by linear
+    interpolation (gaitmap wants a uniform signal).
 ``trial-<id>-gaitmap-strides.csv``
     gaitmap's min_vel stride list of both feet: ``s_id``, ``foot`` (``left`` / ``right``),
     ``start``, ``end`` (the minimal-angular-rate sample of two consecutive stances: a
@@ -40,11 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from edge.store import TrialStore
-from edge.strides.analysis import uniform_samples
-from edge.strides.spatial import foot_axes
+from edge.strides.analysis import foot_motion
 from edge.strides.stored import stored_feet
-from edge.strides.trajectory import smoothed_trajectory
-from edge.strides.zupt import rest_runs, stance_mask
 
 __all__ = ["export_gaitmap"]
 
@@ -68,13 +66,10 @@ def export_gaitmap(store: TrialStore, trial_id: int, out_dir: str | Path) -> lis
     per_side: dict[str, tuple[int, np.ndarray]] = {}
     strides: list[list[object]] = []
     for f in feet:
-        imu, received = uniform_samples(f.counter, f.imu)
-        rest = stance_mask(imu, f.rate_hz) & received
-        first, last = rest_runs(rest, f.rate_hz)
-        if len(first) < 2:
+        motion = foot_motion(f)
+        if motion is None:
             raise ValueError(f"trial {trial_id} {f.side}: fewer than two stances; no strides")
-        traj = smoothed_trajectory(imu, f.rate_hz, rest)
-        axes = foot_axes(traj, last[:-1], first[1:])
+        imu, axes, (first, last) = motion.imu, motion.axes, motion.stances
         m = np.stack([axes.forward, axes.left, axes.up])  # sensor -> FSF
         fsf = np.concatenate([imu[:, :3] @ m.T, np.degrees(imu[:, 3:] @ m.T)], axis=1)
         offset = round((f.t0_s - t_start) * rate)

@@ -21,6 +21,8 @@ import itertools
 import numpy as np
 import numpy.typing as npt
 
+from edge.strides.zupt import runs
+
 __all__ = ["MAX_EXACT", "PERMUTATIONS", "CurveResult", "paired_spm"]
 
 #: Up to this many subjects every sign pattern is used (2¹² = 4096).
@@ -97,9 +99,8 @@ def paired_spm(
         peaks[i : i + 512] = np.nanmax(np.abs(tt), axis=1)
     threshold = float(np.quantile(peaks, 1.0 - alpha))
     above = np.abs(np.nan_to_num(t)) > threshold
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
     regions = []
-    for s, e in zip(edges[::2], edges[1::2], strict=True):
+    for s, e in zip(*runs(above), strict=True):
         peak = float(np.abs(t[s:e]).max())
         regions.append((int(s), int(e - 1), float((peaks >= peak).mean())))
     return CurveResult(n, t=t, threshold=threshold, regions=regions, **stats)

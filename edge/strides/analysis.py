@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -61,15 +61,17 @@ from edge.strides.spatial import (
     spatial_parameters,
 )
 from edge.strides.trajectory import Trajectory, smoothed_trajectory
-from edge.strides.zupt import rest_runs, stance_mask
+from edge.strides.zupt import rest_runs, runs, stance_mask
 
 __all__ = [
     "CURVES",
     "CURVE_POINTS",
     "FLOAT_COLUMNS",
     "TEMPORAL_COLUMNS",
+    "FootMotion",
     "FootRecording",
     "StrideTable",
+    "foot_motion",
     "side_columns",
     "summarise",
     "temporal_parameters",
@@ -227,10 +229,8 @@ def uniform_samples(
 
 def _longest_fill(received: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
     """Per sample, the length of the run of filled samples it is in (0 if received)."""
-    lost = ~received
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], lost.astype(np.int8), [0]])))
     out = np.zeros(len(received), np.int64)
-    for s, e in zip(edges[::2], edges[1::2], strict=True):
+    for s, e in zip(*runs(~received), strict=True):
         out[s:e] = e - s
     return out
 
@@ -248,8 +248,7 @@ def _segmented_trajectory(
     rot = np.full((n, 3, 3), np.nan)
     vel = np.full((n, 3), np.nan)
     pos = np.full((n, 3), np.nan)
-    edges = np.flatnonzero(np.diff(np.concatenate([[1], lost.astype(np.int8), [1]])))
-    for a, b in zip(edges[::2], edges[1::2], strict=True):  # the runs of received samples
+    for a, b in zip(*runs(~lost), strict=True):  # the pieces between long losses
         if rest[a:b].any():
             t = smoothed_trajectory(imu[a:b], rate_hz, rest[a:b], smooth=smooth)
             rot[a:b], vel[a:b], pos[a:b] = t.rotation, t.velocity, t.position
@@ -286,29 +285,71 @@ def _cycle_curves(
     return out
 
 
+class FootMotion(NamedTuple):
+    """One foot's samples and the trajectory pass over them (:func:`foot_motion`).
+
+    Attributes
+    ----------
+    imu : ndarray, shape (n, 6)
+        On every counter value from the first to the last, lost samples filled.
+    received : ndarray, shape (n,), bool
+        False where a sample was filled in.
+    long_fill : ndarray, shape (n,), bool
+        Inside a run of filled samples longer than :data:`MAX_FILL_S`.
+    rest : ndarray, shape (n,), bool
+        Zero-velocity samples.
+    stances : (first, last)
+        :func:`~edge.strides.zupt.rest_runs`; at least two.
+    traj : Trajectory
+        Restarted after every long loss.
+    axes : FootAxes
+        The foot's axes estimated from its strides.
+    """
+
+    imu: F64
+    received: npt.NDArray[np.bool_]
+    long_fill: npt.NDArray[np.bool_]
+    rest: npt.NDArray[np.bool_]
+    stances: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+    traj: Trajectory
+    axes: FootAxes
+
+
+def foot_motion(rec: FootRecording, *, smooth: bool = True) -> FootMotion | None:
+    """The trajectory pass over one foot's recording (module docstring: the pipeline up to
+    the parameters); None with fewer than two stances (no stride to measure)."""
+    imu, received = uniform_samples(rec.counter, rec.imu)
+    if not len(imu):
+        return None
+    rest = stance_mask(imu, rec.rate_hz) & received
+    stances = rest_runs(rest, rec.rate_hz)
+    if len(stances[0]) < 2:
+        return None
+    long_fill = _longest_fill(received) > MAX_FILL_S * rec.rate_hz
+    traj = _segmented_trajectory(imu, rec.rate_hz, rest, long_fill, smooth)
+    axes = foot_axes(traj, stances[1][:-1], stances[0][1:])
+    return FootMotion(imu, received, long_fill, rest, stances, traj, axes)
+
+
 def _foot(
     rec: FootRecording, geometry: FootGeometry | None, smooth: bool, curves: bool = False
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """Spatial rows of one foot plus its event times (and ``curve_<name>`` rows); and what
     was dropped."""
-    imu, received = uniform_samples(rec.counter, rec.imu)
-    n = len(imu)
     dropped = {f"{rec.side}: lost samples": 0, f"{rec.side}: merged strides": 0}
-    c0 = int(rec.counter[0]) if len(rec.counter) else 0
-    rest = stance_mask(imu, rec.rate_hz) & received if n else np.zeros(0, bool)
-    stances = rest_runs(rest, rec.rate_hz)
-    if len(stances[0]) < 2:
+    motion = foot_motion(rec, smooth=smooth)
+    if motion is None:
         return {}, dropped
+    imu, traj, axes, stances = motion.imu, motion.traj, motion.axes, motion.stances
+    n = len(imu)
+    c0 = int(rec.counter[0])
     pressure = None
     if rec.pressure is not None:
         pressure, _ = uniform_samples(rec.counter, rec.pressure)
-    fill = _longest_fill(received)
-    traj = _segmented_trajectory(imu, rec.rate_hz, rest, fill > MAX_FILL_S * rec.rate_hz, smooth)
     hs_idx = np.asarray(rec.heel_strikes, np.int64) - c0
     to_idx = np.asarray(rec.toe_offs, np.int64) - c0
     hs_idx = np.sort(hs_idx[(hs_idx >= 0) & (hs_idx < n)])
     to_idx = np.sort(to_idx[(to_idx >= 0) & (to_idx < n)])
-    axes = foot_axes(traj, stances[1][:-1], stances[0][1:])
     out = spatial_parameters(
         traj,
         imu,
@@ -326,7 +367,7 @@ def _foot(
         if rec.stance_prob is not None:
             stance, _ = uniform_samples(rec.counter, np.asarray(rec.stance_prob)[:, None])
         out.update(_cycle_curves(imu, traj, axes, out["hs_prev"], out["heel_strike"], stance))
-    csum_fill = np.concatenate([[0], np.cumsum(fill > MAX_FILL_S * rec.rate_hz)])
+    csum_fill = np.concatenate([[0], np.cumsum(motion.long_fill)])
     gap = csum_fill[b + 1] - csum_fill[a] > 0
     n_hs = np.searchsorted(hs_idx, b, side="right") - np.searchsorted(hs_idx, a, side="right")
     merged = ((b - a) > MAX_MOVE_S * rec.rate_hz) | (n_hs > 1)

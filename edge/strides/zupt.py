@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GRAVITY_MPS2", "MIN_MOVE_S", "rest_runs", "settled", "stance_mask"]
+__all__ = ["GRAVITY_MPS2", "MIN_MOVE_S", "rest_runs", "runs", "settled", "stance_mask"]
 
 #: Standard gravity [m/s²].
 GRAVITY_MPS2 = 9.80665
@@ -39,6 +39,14 @@ MIN_REST_S = 0.03
 #: Two rests less than this apart [s] are one stance (a twitch of the foot, not a step):
 #: a walking stride moves for 0.5–1 s between its rests.
 MIN_MOVE_S = 0.25
+
+
+def runs(mask: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Where ``mask`` is True: the first index of each run and the index after its last,
+    (k,) and (k,) int64 (``mask[starts[i]:ends[i]]`` is all True)."""
+    m = np.asarray(mask, dtype=bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], m.astype(np.int8), [0]])))
+    return edges[::2].astype(np.int64), edges[1::2].astype(np.int64)
 
 
 def _moving_mean(x: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
@@ -118,8 +126,7 @@ def stance_mask(
     width = max(1, round(window_s * rate_hz))
     gyr_energy, rest = _loose(x, width, gyr_threshold_radps, acc_tol_mps2)
     # drop rests shorter than min_rest_s
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], rest.astype(np.int8), [0]])))
-    starts, ends = edges[::2], edges[1::2]
+    starts, ends = runs(rest)
     keep = max(1, round(min_rest_s * rate_hz))
     still = gyr_energy < strict_threshold_radps**2
     out = np.zeros_like(rest)
@@ -147,8 +154,8 @@ def rest_runs(
         Stance ``i`` is ``first[i] … last[i]`` (inclusive); stride ``i`` moves from
         ``last[i]`` to ``first[i + 1]``.
     """
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], rest.astype(np.int8), [0]])))
-    first, last = edges[::2].astype(np.int64), edges[1::2].astype(np.int64) - 1
+    first, end = runs(rest)
+    last = end - 1
     if len(first) < 2:
         return first, last
     # a run starts a new stance when the foot moved long enough since the previous one
