@@ -13,7 +13,6 @@ workers of a Dask cluster when given its scheduler's address (``dask.distributed
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import uuid
@@ -83,7 +82,7 @@ def replay_trial_dir(
     data set ``dst`` (module docstring); returns the new trial's ``trials`` folder.
     Arguments are plain strings so that a process or a Dask worker can take them."""
     from edge.model.files import load_model
-    from edge.runtime.replay import segment_starts
+    from edge.runtime.replay import push_segments
     from edge.runtime.stepper import Stepper
     from edge.strides.analysis import FootRecording, summarise, trial_strides
     from edge.strides.stored import geometry_of, host_anchor
@@ -107,10 +106,7 @@ def replay_trial_dir(
             for s, f, n, r in zip(gaps["side"], gaps["first_counter"], gaps["n_lost"],
                                   gaps["reason"], strict=True) if s == side
         ]  # fmt: skip
-        cuts = [0, *segment_starts(c, rows), len(c)]
-        for a, b in itertools.pairwise(cuts):
-            stepper.push(side, c[a:b], h[a:b], x[a:b])
-            stepper.end_segment(side)
+        push_segments(stepper, side, c, h, x, rows)
         per_side[side] = (sel, c, h, x)
     while stepper.step(skip=frozenset(stepper.lanes), max_calls=512):
         stepper.reported.clear()

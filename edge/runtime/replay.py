@@ -16,7 +16,7 @@ from edge.runtime.stepper import Stepper
 from edge.store import GapRow, TrialStore
 from firmware_bridge.errors import GaitedgeError
 
-__all__ = ["replay_trial", "segment_starts"]
+__all__ = ["push_segments", "replay_trial", "segment_starts"]
 
 #: Gap reasons after which the live loop started the shoe afresh (a segment boundary).
 _BOUNDARY_REASONS = ("reset", "stalled", "restart")
@@ -45,6 +45,22 @@ def segment_starts(counter: npt.NDArray[np.int64], gaps: list[GapRow]) -> list[i
             starts.append(i)
         at = max(at, i)
     return starts
+
+
+def push_segments(
+    stepper: Stepper,
+    side: str,
+    counter: npt.NDArray[np.int64],
+    host: npt.NDArray[np.float64],
+    imu: npt.NDArray[np.float32],
+    gaps: list[GapRow],
+) -> None:
+    """Queue one shoe's stored samples on ``stepper`` with the segment ends the live loop
+    had (:func:`segment_starts` of that shoe's stored ``gaps``)."""
+    cuts = [0, *segment_starts(counter, gaps), len(counter)]
+    for a, b in itertools.pairwise(cuts):
+        stepper.push(side, counter[a:b], host[a:b], imu[a:b])
+        stepper.end_segment(side)
 
 
 def replay_trial(
@@ -97,11 +113,8 @@ def replay_trial(
             b = a + chunk
             sink.samples(side, d.counter[a:b], d.t_host[a:b], d.t_device_us[a:b], d.imu[a:b],
                          None if pressure is None else pressure[a:b])  # fmt: skip
-        cuts = [0, *segment_starts(d.counter, [g for g in gaps if g.side == side])]
-        cuts.append(len(d.counter))
-        for a, b in itertools.pairwise(cuts):
-            stepper.push(side, d.counter[a:b], d.t_host[a:b], d.imu[a:b])
-            stepper.end_segment(side)
+        push_segments(stepper, side, d.counter, d.t_host, d.imu,
+                      [g for g in gaps if g.side == side])  # fmt: skip
     everyone = frozenset(stepper.lanes)
     while n := stepper.step(skip=everyone, max_calls=512):  # slices, for the progress bar
         stepper.reported.clear()  # stored through the sink; nobody shows them live
