@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge.strides.analysis import MAX_FILL_S, MAX_MOVE_S, side_columns
+from edge.strides.analysis import MAX_FILL_S, MAX_MOVE_S, side_columns, uniform_samples
 from edge.strides.geometry import FootGeometry
 from edge.strides.spatial import FootAxes, spatial_parameters
 from edge.strides.trajectory import Trajectory, ZuptFilter
@@ -100,23 +100,23 @@ class _Track:
             self.reset()
             counter, t, imu = counter[j:], t[j:], imu[j:]
             pressure = None if pressure is None else pressure[j:]
-            jumps = np.diff(counter, prepend=counter[0] - 1) - 1
         if not self.n:
             self.c0, self.t0 = int(counter[0]), float(t[0])
-        grid = np.arange(self.counter[self.n - 1] + 1 if self.n else counter[0], counter[-1] + 1)
+        # lost samples filled as the offline pass fills them, from the last one held
+        held = slice(self.n - 1, self.n) if self.n else slice(0, 0)
+        filled, received = uniform_samples(
+            np.concatenate([self.counter[held], counter]), np.concatenate([self.imu[held], imu])
+        )
+        if self.n:
+            filled, received = filled[1:], received[1:]
+        grid = np.arange(counter[-1] + 1 - len(filled), counter[-1] + 1)
         m = len(grid)
-        if jumps.any():  # lost samples: linear in between (the offline pass does the same)
-            xs = np.concatenate([self.counter[self.n - 1 : self.n], counter]) if self.n else counter
-            ys = np.concatenate([self.imu[self.n - 1 : self.n], imu]) if self.n else imu
-            filled = np.stack([np.interp(grid, xs, ys[:, j]) for j in range(6)], axis=1)
-        else:
-            filled = imu
         self._make_room(m)
         a, b = self.n, self.n + m
         self.counter[a:b] = grid
         self.t[a:b] = self.t0 + (grid - self.c0) / self.rate_hz
         self.imu[a:b] = filled
-        self.received[a:b] = np.isin(grid, counter, assume_unique=True)
+        self.received[a:b] = received
         self.rot[a:b], self.pos[a:b] = np.nan, np.nan
         if self.pressure is not None:
             self.pressure[a:b] = np.nan
