@@ -72,9 +72,9 @@ async def compare(args: argparse.Namespace) -> int:
         result = paired(trials, a, b, mixed=args.mixed)
         if args.report is not None:
             from edge.compare.design import trial_quality
-            from edge.compare.report import TrialQuality, write_report
+            from edge.compare.report import write_report
 
-            quality = [TrialQuality(**trial_quality(store, t)) for t in trials]
+            quality = [trial_quality(store, t) for t in trials]
             command = "gaitedge " + " ".join(sys.argv[1:]) if sys.argv[1:] else "gaitedge compare"
             try:
                 page = write_report(result, trials, quality, args.report, command=command)
@@ -128,7 +128,7 @@ def _from_dataset(args: argparse.Namespace) -> int:
 
 async def report(args: argparse.Namespace) -> int:
     from edge.compare.design import StudyTrial, trial_quality
-    from edge.compare.report import TrialQuality, write_trial_report
+    from edge.compare.report import write_trial_report
     from edge.strides.stored import trial_curves
 
     out = args.out or Path(f"report-trial-{args.trial_id}")
@@ -140,7 +140,7 @@ async def report(args: argparse.Namespace) -> int:
         trial = StudyTrial(
             str(rec.id), rec.subject, rec.shoe, rec.condition, rec.start_unix_s, table
         )
-        quality = TrialQuality(**trial_quality(store, trial))
+        quality = trial_quality(store, trial)
     title = f"Trial {rec.id}: subject {rec.subject or '?'}, shoe {rec.shoe or '?'}"
     command = "gaitedge " + " ".join(sys.argv[1:]) if sys.argv[1:] else "gaitedge report"
     try:

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from edge.strides.stored import stored_table, trial_curves
 
 __all__ = [
     "StudyTrial",
+    "TrialQuality",
     "day_start",
     "select_trials",
     "subject_curves",
@@ -169,21 +169,37 @@ def subject_curves(
     return {k: {n: np.mean(v, axis=0) for n, v in c.items()} for k, c in per.items()}
 
 
-def trial_quality(store: TrialStore, trial: StudyTrial) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class TrialQuality:
+    """One trial's data quality and provenance (a row of the report's quality table)."""
+
+    trial: str
+    subject: str
+    shoe: str
+    status: str
+    lost_pct: float
+    gaps: int
+    strides: int
+    steady: int
+    dropped: int
+    model: str
+    model_sha256: str
+    gaitedge_version: str
+
+
+def trial_quality(store: TrialStore, trial: StudyTrial) -> TrialQuality:
     """A trial's data quality and provenance: lost % of samples (both shoes), gaps,
-    strides (all, steady, left out), the model and gaitedge that recorded it
-    (:class:`edge.compare.report.TrialQuality`'s fields)."""
+    strides (all, steady, left out), the model and gaitedge that recorded it."""
     rec = store.trial(int(trial.trial))
     gaps = store.gaps(rec.id)
     lost = sum(g.n_lost for g in gaps)
     received = sum(len(store.samples(rec.id, side).counter) for side in rec.devices)
-    return {
-        "trial": trial.trial, "subject": trial.subject, "shoe": trial.shoe,
-        "status": rec.status,
-        "lost_pct": 100.0 * lost / (lost + received) if lost + received else math.nan,
-        "gaps": sum(1 for g in gaps if g.n_lost), "strides": len(trial.strides),
-        "steady": int(trial.strides.columns["steady"].sum()),
-        "dropped": sum(trial.strides.dropped.values()),
-        "model": rec.model_name, "model_sha256": rec.model_sha256,
-        "gaitedge_version": rec.gaitedge_version,
-    }  # fmt: skip
+    return TrialQuality(
+        trial=trial.trial, subject=trial.subject, shoe=trial.shoe, status=rec.status,
+        lost_pct=100.0 * lost / (lost + received) if lost + received else math.nan,
+        gaps=sum(1 for g in gaps if g.n_lost), strides=len(trial.strides),
+        steady=int(trial.strides.columns["steady"].sum()),
+        dropped=sum(trial.strides.dropped.values()),
+        model=rec.model_name, model_sha256=rec.model_sha256,
+        gaitedge_version=rec.gaitedge_version,
+    )  # fmt: skip

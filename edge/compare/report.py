@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from edge.compare.design import StudyTrial, subject_means
+from edge.compare.design import StudyTrial, TrialQuality, subject_means
 from edge.compare.stats import ALPHA, Comparison
 from edge.strides.analysis import StrideTable
 from edge.strides.text import json_ready
@@ -43,24 +43,6 @@ _CURVE_LABELS = {
     "stance_prob": "model's stance output [0–1]",
 }
 _COLORS = {"a": "#1f77b4", "b": "#d62728"}
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TrialQuality:
-    """One trial's data quality and provenance (a row of the report's quality table)."""
-
-    trial: str
-    subject: str
-    shoe: str
-    status: str
-    lost_pct: float
-    gaps: int
-    strides: int
-    steady: int
-    dropped: int
-    model: str
-    model_sha256: str
-    gaitedge_version: str
 
 
 def _png(fig: Any, path: Path) -> str:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from edge.cli import main
-from edge.compare.design import StudyTrial
-from edge.compare.report import TrialQuality, write_report
+from edge.compare.design import StudyTrial, TrialQuality
+from edge.compare.report import write_report
 from edge.compare.stats import compare
 from edge.strides.analysis import CURVE_POINTS, CURVES, StrideTable
 from tests.edge.compare.test_compare_cli import make_study
