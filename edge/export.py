@@ -49,7 +49,7 @@ import numpy.typing as npt
 
 from edge.store import TrialStore
 
-__all__ = ["FORMATS", "export_trial", "trial_tables"]
+__all__ = ["FORMATS", "export_trial", "trial_tables", "write_csv"]
 
 FORMATS = ("csv", "parquet")
 _IMU = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_radps", "gyr_y_radps", "gyr_z_radps")
@@ -126,6 +126,12 @@ def trial_tables(store: TrialStore, trial_id: int) -> dict[str, dict[str, npt.ND
     return {"samples": samples, "events": events, "gaps": gaps, "strides": strides}
 
 
+def write_csv(path: Path, table: dict[str, npt.NDArray[Any]]) -> None:
+    """Write a column table (name → 1-D array) as CSV in this module's format (floats in
+    full precision, NaN empty), atomically (``<name>.part``, then renamed)."""
+    _atomically(path, functools.partial(_write_csv, table=table))
+
+
 def _write_csv(path: Path, table: dict[str, npt.NDArray[Any]]) -> None:
     names = list(table)
     n = len(next(iter(table.values()))) if table else 0
@@ -196,7 +202,7 @@ def export_trial(
         for fmt in formats:
             path = out / f"trial-{trial_id}-{name}.{fmt}"
             if fmt == "csv":
-                _atomically(path, functools.partial(_write_csv, table=table))
+                write_csv(path, table)
             else:
                 _atomically(path, functools.partial(_write_parquet, table=table, meta=meta))
             written.append(path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -109,14 +108,16 @@ def _from_data(args: argparse.Namespace) -> list[tuple[str, Any]]:
 
 
 def _write_csv(path: Path, results: list[tuple[str, Any]]) -> None:
-    rows = [{"trial": name, **r} for name, t in results for r in t.rows()]
-    if not rows:
+    import numpy as np
+
+    from edge.export import write_csv
+
+    tables = [t for _, t in results if len(t)]
+    if not tables:
         raise GaitedgeError("no strides to write (standing only, or too few samples)")
+    names = np.concatenate([np.full(len(t), name) for name, t in results if len(t)])
+    columns = {k: np.concatenate([t.columns[k] for t in tables]) for k in tables[0].columns}
     try:
-        with path.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: "" if isinstance(v, float) and v != v else v for k, v in r.items()})
+        write_csv(path, {"trial": names, **columns})
     except OSError as e:
         raise GaitedgeError(f"cannot write {path}: {e.strerror}; pick a writable path") from None
