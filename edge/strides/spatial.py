@@ -182,12 +182,12 @@ def spatial_parameters(
     imu: npt.ArrayLike,
     rate_hz: float,
     stances: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    axes: FootAxes,
     *,
     heel_strikes: npt.ArrayLike | None = None,
     toe_offs: npt.ArrayLike | None = None,
     geometry: FootGeometry | None = None,
     pressure: npt.ArrayLike | None = None,
-    axes: FootAxes | None = None,
 ) -> dict[str, Any]:
     """Every parameter of the module docstring for the strides between stances.
 
@@ -203,6 +203,8 @@ def spatial_parameters(
         The stances (:func:`~edge.strides.zupt.rest_runs`); stride ``i`` moves from
         ``last[i]`` to ``first[i + 1]``, and stance ``i`` is its foot flat: the zero of its
         pitch and heights.
+    axes : FootAxes
+        The foot's axes (:func:`foot_axes`; live, a running median over its strides).
     heel_strikes, toe_offs : array_like of int, optional
         Event sample indices of this foot, increasing. Without them the angles at the
         events, roll, impact and pressure are NaN and clearances span the whole stride.
@@ -210,8 +212,6 @@ def spatial_parameters(
         Heel and toe offsets; default :class:`FootGeometry` (EU 42 on the dorsum).
     pressure : array_like, shape (n, p), optional
         Cell pressures [kPa], NaN = no reading.
-    axes : FootAxes, optional
-        The foot's axes; estimated from these strides (:func:`foot_axes`) when omitted.
 
     Returns
     -------
@@ -226,12 +226,11 @@ def spatial_parameters(
     flat_first, flat_last = stances
     starts, ends = flat_last[:-1], flat_first[1:]
     k = len(starts)
-    ax = axes or foot_axes(traj, starts, ends)
-    heel = traj.position + traj.rotation @ ax.in_sensor(geo.heel_m)
-    toe = traj.position + traj.rotation @ ax.in_sensor(geo.toe_m)
-    pitch = pitch_deg(traj.rotation, ax.forward)
-    roll = pitch_deg(traj.rotation, ax.left)
-    roll_rate = np.degrees(x[:, 3:] @ ax.forward)
+    heel = traj.position + traj.rotation @ axes.in_sensor(geo.heel_m)
+    toe = traj.position + traj.rotation @ axes.in_sensor(geo.toe_m)
+    pitch = pitch_deg(traj.rotation, axes.forward)
+    roll = pitch_deg(traj.rotation, axes.left)
+    roll_rate = np.degrees(x[:, 3:] @ axes.forward)
     acc_norm = np.linalg.norm(x[:, :3], axis=1)
     p = None if pressure is None else np.asarray(pressure, dtype=np.float64)
 
@@ -264,7 +263,7 @@ def spatial_parameters(
     p0, heel0, toe0 = flat[:, 0], flat[:, 1], flat[:, 2]
     out["strike_angle_deg"] = np.where(hs >= 0, pitch[np.maximum(hs, 0)] - p0, np.nan)
     out["toe_off_angle_deg"] = np.where(to >= 0, pitch[np.maximum(to, 0)] - p0, np.nan)
-    fwd_world = traj.rotation @ ax.forward  # (n, 3)
+    fwd_world = traj.rotation @ axes.forward  # (n, 3)
     yaw = np.degrees(np.arctan2(fwd_world[:, 1], fwd_world[:, 0]))
     out["turning_angle_deg"] = (yaw[ends] - yaw[starts] + 180.0) % 360.0 - 180.0
 
