@@ -82,7 +82,8 @@ class StoreSink:
     trial_id: int
     #: Where the IMU sits on the shoe (:data:`edge.strides.geometry.MOUNTINGS`).
     mounting: str = "dorsum"
-    _geometry: dict[str, object] = dataclasses.field(default_factory=dict, repr=False)
+    #: The trial's shoe size as entered (the foot geometry of its strides).
+    shoe_size: str = ""
 
     @classmethod
     def start(cls, store: TrialStore, info: TrialInfo, model: Model) -> StoreSink:
@@ -93,7 +94,7 @@ class StoreSink:
         )
         trial_id = store.start_trial(info)
         store.set_outputs(trial_id, [c.name for c in model.outputs])
-        return cls(store, trial_id)
+        return cls(store, trial_id, shoe_size=info.shoe_size)
 
     @property
     def health(self) -> StoreHealth:
@@ -135,10 +136,8 @@ class StoreSink:
     def strides(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        if not self._geometry:
-            shoe_size = self.store.trial(self.trial_id).shoe_size
-            self._geometry = geometry_record(geometry_of(shoe_size, self.mounting), self.mounting)
-        self.store.append_strides(self.trial_id, rows, dropped={}, geometry=self._geometry)
+        geometry = geometry_record(geometry_of(self.shoe_size, self.mounting), self.mounting)
+        self.store.append_strides(self.trial_id, rows, dropped={}, geometry=geometry)
 
     def finish(self, status: TrialStatus) -> None:
         health = self.store.health
